@@ -1,0 +1,7 @@
+"""The public functions of every ``ember.api`` module, re-exported as ``ember.<name>``."""
+
+from ember.api.arith import *  # noqa: F403
+from ember.api.convert import clone, contiguous, to  # noqa: F401
+from ember.api.linalg import *  # noqa: F403
+from ember.api.reduce import *  # noqa: F403
+from ember.api.shape import *  # noqa: F403

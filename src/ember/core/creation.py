@@ -1,0 +1,195 @@
+"""Tensor creation: ``tensor``, ``zeros``, ``ones``, ``full``, ``arange``, ``eye`` ...
+
+>>> import ember
+>>> ember.arange(3)
+tensor([0, 1, 2])
+>>> ember.zeros(2, 2, dtype=ember.float64)
+tensor([[0., 0.],
+        [0., 0.]], dtype=ember.float64)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ember import dtypes as D
+from ember.core.tensor import Tensor, _wrap
+from ember.errors import DTypeError, ShapeError
+
+
+def _infer_dtype(data) -> D.DType:
+    """The dtype PyTorch infers from Python data: bools, ints (int64), floats (default)."""
+    kinds = set()
+    stack = [data]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (list, tuple)):
+            stack.extend(x)
+        elif isinstance(x, Tensor):
+            kinds.add(x.dtype)
+        elif isinstance(x, (bool, np.bool_)):
+            kinds.add(D.bool_)
+        elif isinstance(x, (int, np.integer)):
+            kinds.add(D.int64)
+        elif isinstance(x, (float, np.floating)):
+            kinds.add(D.get_default_dtype())
+        else:
+            raise DTypeError(f"tensor: cannot make a tensor from {type(x).__name__} {x!r}")
+    out = D.bool_ if not kinds else None
+    for k in kinds:
+        out = k if out is None else D.promote_types(out, k)
+    return out if kinds else D.get_default_dtype()
+
+
+def to_array(data, dtype=None, copy: bool = True) -> np.ndarray:
+    """A NumPy array of a supported dtype from Python data, arrays or tensors."""
+    if isinstance(data, Tensor):
+        arr = data._data
+        target = D.as_dtype(dtype).np if dtype is not None else arr.dtype
+        return arr.astype(target, copy=copy)
+    if isinstance(data, (np.ndarray, np.generic)):
+        arr = np.asarray(data)
+        if dtype is None:
+            if arr.dtype.kind not in "biuf":
+                raise DTypeError(f"tensor: NumPy dtype {arr.dtype} is not supported")
+            target = D.from_numpy_dtype(arr.dtype).np if arr.dtype in D._BY_NP else _nearest(arr.dtype)
+        else:
+            target = D.as_dtype(dtype).np
+        return np.array(arr, dtype=target, copy=copy)
+    target = D.as_dtype(dtype) if dtype is not None else _infer_dtype(data)
+    if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
+        data = _tensors_to_lists(data)
+    try:
+        arr = np.array(data, dtype=target.np)
+    except (ValueError, OverflowError) as exc:
+        raise ShapeError(f"tensor: cannot convert data to a {target.name} tensor: {exc}") from None
+    return arr
+
+
+def _nearest(np_dtype) -> np.dtype:
+    """Map unsupported NumPy integer dtypes (uint8, int16 ...) to the ember dtype holding them."""
+    np_dtype = np.dtype(np_dtype)
+    if np_dtype.kind in "iu":
+        return D.int32.np if np_dtype.itemsize < 4 else D.int64.np
+    if np_dtype.kind == "f":
+        return D.float64.np
+    raise DTypeError(f"tensor: NumPy dtype {np_dtype} is not supported")
+
+
+def _flat(data):
+    for x in data:
+        if isinstance(x, (list, tuple)):
+            yield from _flat(x)
+        else:
+            yield x
+
+
+def _tensors_to_lists(data):
+    if isinstance(data, Tensor):
+        return data._data.tolist()
+    if isinstance(data, (list, tuple)):
+        return [_tensors_to_lists(x) for x in data]
+    return data
+
+
+def _finish(arr: np.ndarray, requires_grad: bool) -> Tensor:
+    t = _wrap(arr)
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def _size(size) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    out = tuple(int(s) for s in size)
+    if any(s < 0 for s in out):
+        raise ShapeError(f"negative dimension in size {out}")
+    return out
+
+
+def _float_or(dtype) -> np.dtype:
+    return D.as_dtype(dtype).np if dtype is not None else D.get_default_dtype().np
+
+
+def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (nested lists, scalars, arrays or tensors)."""
+    return _finish(to_array(data, dtype), requires_grad)
+
+
+def as_tensor(data, dtype=None) -> Tensor:
+    """Like ``tensor`` but shares memory with ``data`` when no conversion is needed."""
+    if isinstance(data, Tensor) and (dtype is None or D.as_dtype(dtype) == data.dtype):
+        return data
+    return _finish(to_array(data, dtype, copy=False), False)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with a NumPy array."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected np.ndarray, got {type(array).__name__}")
+    D.from_numpy_dtype(array.dtype, "from_numpy")
+    return _wrap(array)
+
+
+def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.zeros(_size(size), _float_or(dtype)), requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.ones(_size(size), _float_or(dtype)), requires_grad)
+
+
+def empty(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.empty(_size(size), _float_or(dtype)), requires_grad)
+
+
+def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from the value)."""
+    if dtype is None:
+        dtype = _infer_dtype(fill_value)
+    return _finish(np.full(_size((size,)), fill_value, D.as_dtype(dtype).np), requires_grad)
+
+
+def _like(t: Tensor, dtype):
+    return t.shape, (D.as_dtype(dtype).np if dtype is not None else t._data.dtype)
+
+
+def zeros_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.zeros(*_like(input, dtype)), requires_grad)
+
+
+def ones_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.ones(*_like(input, dtype)), requires_grad)
+
+
+def empty_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.empty(*_like(input, dtype)), requires_grad)
+
+
+def full_like(input: Tensor, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    shape, dt = _like(input, dtype)
+    return _finish(np.full(shape, fill_value, dt), requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Values from ``start`` to ``end`` (exclusive); int64 unless an argument is a float."""
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
+    if dtype is None:
+        is_float = any(isinstance(v, float) for v in (start, end, step))
+        dtype = D.get_default_dtype() if is_float else D.int64
+    dt = D.as_dtype(dtype).np
+    n = max(0, int(np.ceil((end - start) / step)))
+    # start + i*step (as PyTorch computes it) rather than NumPy's accumulating arange
+    return _finish((start + np.arange(n, dtype=np.float64) * step).astype(dt), requires_grad)
+
+
+def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.linspace(start, end, int(steps)).astype(_float_or(dtype)), requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.eye(n, m, dtype=_float_or(dtype)), requires_grad)

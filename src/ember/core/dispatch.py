@@ -1,0 +1,187 @@
+"""Eager dispatch: run one op on Tensors and record it for autograd.
+
+The hot path is ``apply``: unwrap arrays, run the NumPy forward, wrap the result, and record a
+graph node only when gradients are needed. Checks that NumPy already makes (shapes, index
+bounds) are not repeated: when the forward fails, ``_failure`` runs the op's shape/dtype rules
+to produce an error that names the op, the shapes and the dtypes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ember import dtypes as D
+from ember.core import anomaly
+from ember.core.autograd import Node
+from ember.core.grad_mode import _enabled
+from ember.core.tensor import Tensor, _wrap
+from ember.errors import DTypeError, EmberError, EmberIndexError, ShapeError
+from ember.ops import registry
+from ember.ops.registry import Meta
+
+_SCALARS = (bool, int, float)
+
+
+def apply(op, args, attrs):
+    """Run ``op`` on ``args`` (Tensors, Python scalars, arrays) with keyword ``attrs``."""
+    if op.promote or op.float_inputs or op.dtypes is not None:
+        args = _prepare(op, args)
+    arrays = []
+    rg = False
+    for a in args:
+        if isinstance(a, Tensor):
+            arrays.append(a._data)
+            if a._rg:
+                rg = True
+        else:
+            arrays.append(a)
+    try:
+        out = op.forward(*arrays, **attrs)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes an error naming the op
+        raise _failure(op, args, attrs, exc) from None
+    if out.__class__ is not np.ndarray:
+        out = np.asarray(out)
+    t = _wrap(out)
+    if op.view and out.base is not None:
+        src = args[0]
+        t._vc = src._vc
+        t._base = src._base if src._base is not None else src
+    if rg and _enabled[0] and op.vjp is not None:
+        _record(op, t, args, attrs)
+    return t
+
+
+def _record(op, out: Tensor, args, attrs) -> None:
+    nxt = []
+    for a in args:
+        if isinstance(a, Tensor) and a._rg:
+            n = a._node
+            nxt.append(a if n is None else (n if n.n_out == 1 else (n, a._out_idx)))
+        else:
+            nxt.append(None)
+    data = out._data
+    node = Node(op, attrs, tuple(nxt), data.shape, data.dtype)
+    if op.save_in:
+        if op.save_in == "meta":
+            node.saved = tuple(
+                Meta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else a for a in args
+            )
+        else:
+            node.saved = args
+            node.saved_vers = tuple(a._vc[0] if isinstance(a, Tensor) else 0 for a in args)
+    if op.save_out:
+        node.out = data
+        node.out_vc = out._vc
+        node.out_ver = out._vc[0]
+    if anomaly._enabled[0]:
+        node.src = anomaly.capture()
+    out._node = node
+    out._rg = True
+
+
+# ---- promotion and dtype checks ------------------------------------------------------------
+
+
+def _prepare(op, args):
+    """Convert stray arrays, promote dtypes (PyTorch's result_type) and check allowed dtypes."""
+    args = [_as_tensor(a, op) for a in args]
+    if op.promote:
+        target = _result_type(args)
+        if op.float_inputs and target.kind != "f":
+            target = D.get_default_dtype().np
+        args = [_cast(a, target) if isinstance(a, Tensor) else a for a in args]
+    elif op.float_inputs:
+        default = D.get_default_dtype().np
+        args = [
+            _cast(a, default) if isinstance(a, Tensor) and a._data.dtype.kind != "f" else a
+            for a in args
+        ]
+    if op.dtypes is not None:
+        for a in args:
+            if isinstance(a, Tensor) and a._data.dtype not in op.dtypes:
+                allowed = ", ".join(sorted(D._BY_NP[d].name for d in op.dtypes))
+                raise DTypeError(
+                    f"{op.name}: dtype {a.dtype.name} is not supported (expected one of "
+                    f"{allowed}); inputs: {describe(args)}"
+                )
+    return args
+
+
+def _as_tensor(a, op):
+    if isinstance(a, (Tensor, *_SCALARS)) or a is None:
+        return a
+    if isinstance(a, np.ndarray):
+        D.from_numpy_dtype(a.dtype, op.name)
+        return _wrap(a)
+    if isinstance(a, np.generic):
+        return a.item()
+    raise DTypeError(f"{op.name}: unsupported argument of type {type(a).__name__}")
+
+
+def _result_type(args) -> np.dtype:
+    dims, zeros, scalars = [], [], []
+    for a in args:
+        if isinstance(a, Tensor):
+            (dims if a._data.ndim else zeros).append(a._data.dtype)
+        elif a is not None:
+            scalars.append(D.scalar_np_dtype(a))
+    return D.result_np_dtype(dims, zeros, scalars)
+
+
+def _cast(t: Tensor, target: np.dtype) -> Tensor:
+    if t._data.dtype == target:
+        return t
+    return registry.OPS["cast"](t, dtype=target)
+
+
+# ---- errors -------------------------------------------------------------------------------
+
+
+def describe(args) -> str:
+    """``float32[3, 4], int64[3], 2.0``: the inputs as an error message shows them."""
+    parts = []
+    for a in args:
+        if isinstance(a, Tensor):
+            parts.append(f"{a._data.dtype}{list(a._data.shape)}")
+        elif isinstance(a, np.ndarray):
+            parts.append(f"{a.dtype}{list(a.shape)}")
+        else:
+            parts.append(repr(a))
+    return ", ".join(parts)
+
+
+def meta(a):
+    """(shape, dtype) of an argument as the rules see it."""
+    if isinstance(a, Tensor):
+        return a._data.shape, a._data.dtype
+    if isinstance(a, np.ndarray):
+        return a.shape, a.dtype
+    return (), type(a)
+
+
+def _failure(op, args, attrs, exc: Exception) -> EmberError:
+    """The error to raise when ``op.forward`` failed: the rules' explanation if they have one."""
+    if isinstance(exc, EmberError):
+        return _prefixed(op, exc)
+    metas = [meta(a) for a in args]
+    try:
+        op.shape(*[m[0] for m in metas], **attrs)
+        op.dtype(*[m[1] for m in metas], **attrs)
+    except EmberError as rule_error:
+        return _prefixed(op, rule_error)
+    except Exception:  # noqa: BLE001 - a rule that cannot even run falls back to NumPy's words
+        pass
+    kind = {IndexError: EmberIndexError, TypeError: DTypeError}.get(type(exc), ShapeError)
+    return kind(f"{op.name}: {exc} (inputs: {describe(args)})")
+
+
+def _prefixed(op, err: EmberError) -> EmberError:
+    msg = str(err)
+    if msg.startswith(op.name + ":"):
+        return err
+    return type(err)(f"{op.name}: {msg}")
+
+
+def install() -> None:
+    registry._tensor_type[0] = Tensor
+    registry._dispatch[0] = apply

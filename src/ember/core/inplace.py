@@ -1,0 +1,75 @@
+"""In-place ops (``add_``, ``x += y``, ``x[i] = v`` ...) built from their out-of-place forms.
+
+Without autograd the result is written into the tensor's storage (views see it) and the
+version counter is bumped, so a backward that saved the old value raises instead of returning
+a wrong gradient. While recording, the op is applied to a snapshot of the old value and the
+tensor takes over the result's place in the graph, as PyTorch rebases history.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ember import dtypes as D
+from ember.core.grad_mode import _enabled
+from ember.core.tensor import Tensor, _wrap
+from ember.errors import AutogradError, DTypeError, ShapeError
+
+
+def inplace(fn, name: str | None = None):
+    """Turn ``fn(self, *args, **kwargs) -> Tensor`` into an in-place method."""
+    name = name or fn.__name__ + "_"
+
+    @functools.wraps(fn)
+    def method(self, *args, **kwargs):
+        recording = _enabled[0] and (
+            self._rg or any(isinstance(a, Tensor) and a._rg for a in args)
+        )
+        if not recording:
+            result = fn(self, *args, **kwargs)
+            write_into(self, result._data, name)
+            return self
+        if self._node is None and self._rg:
+            raise AutogradError(
+                f"{name}: a leaf tensor that requires grad is being used in an in-place "
+                "operation; wrap it in ember.no_grad() or use the out-of-place op"
+            )
+        if self._base is not None:
+            raise AutogradError(
+                f"{name}: in-place operation on a view while recording gradients is not "
+                "supported; use the out-of-place op or clone() the view first"
+            )
+        old = _wrap(self._data.copy())
+        old._node, old._rg, old._out_idx = self._node, self._rg, self._out_idx
+        result = fn(old, *args, **kwargs)
+        write_into(self, result._data, name)
+        self._node, self._rg, self._out_idx = result._node, result._rg, result._out_idx
+        return self
+
+    method.__name__ = name
+    return method
+
+
+def write_into(t: Tensor, value: np.ndarray, name: str) -> None:
+    """Copy ``value`` into ``t``'s storage after the checks PyTorch makes, and bump its version."""
+    dst = t._data
+    if value.shape != dst.shape:
+        raise ShapeError(
+            f"{name}: output with shape {tuple(dst.shape)} doesn't match the broadcast shape "
+            f"{tuple(value.shape)}"
+        )
+    src_cat = D._BY_NP[value.dtype].category
+    if src_cat > D._BY_NP[dst.dtype].category:
+        raise DTypeError(
+            f"{name}: result type {value.dtype} can't be cast to the desired output type "
+            f"{dst.dtype}"
+        )
+    if not dst.flags.writeable:
+        raise AutogradError(
+            f"{name}: the tensor is a broadcast (expanded) view; more than one element refers "
+            "to the same memory, so it cannot be written in place; clone() it first"
+        )
+    np.copyto(dst, value, casting="unsafe")
+    t._vc[0] += 1

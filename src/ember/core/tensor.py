@@ -1,0 +1,288 @@
+"""``ember.Tensor``: a NumPy array plus the autograd bookkeeping.
+
+Tensor ops, operators and most methods are attached by the ``ember.api`` modules (one per op
+family) through ``register_methods``, so this file holds only what every tensor is: its data,
+its place in the autograd graph, its version counter, and conversions.
+
+>>> import ember
+>>> x = ember.tensor([1.0, 2.0, 3.0], requires_grad=True)
+>>> y = (x * x).sum()
+>>> y.backward()
+>>> x.grad
+tensor([2., 4., 6.])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ember import dtypes as D
+from ember.errors import AutogradError, DTypeError
+
+_new = object.__new__
+
+
+class Tensor:
+    """A multi-dimensional array that records the ops applied to it for autograd.
+
+    Construct tensors with ``ember.tensor(data)`` and the other creation functions;
+    ``Tensor(data)`` also works and makes a float32 tensor from Python numbers.
+    """
+
+    __slots__ = ("_data", "_rg", "_grad", "_node", "_vc", "_base", "_hooks", "_out_idx", "__weakref__")
+
+    # NumPy defers binary operators to us instead of converting the Tensor to an array.
+    __array_ufunc__ = None
+
+    def __init__(self, data=(), *, dtype=None, requires_grad: bool = False):
+        from ember.core.creation import to_array
+
+        _init(self, to_array(data, dtype if dtype is not None else D.get_default_dtype()))
+        if requires_grad:
+            self.requires_grad = True
+
+    # ---- metadata -----------------------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple:
+        return self._data.shape
+
+    def size(self, dim: int | None = None):
+        """The shape, or the length of one dimension."""
+        if dim is None:
+            return self._data.shape
+        from ember.ops.rules import norm_dim
+
+        return self._data.shape[norm_dim(dim, self._data.ndim)]
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    def numel(self) -> int:
+        return self._data.size
+
+    @property
+    def dtype(self) -> D.DType:
+        return D._BY_NP[self._data.dtype]
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._node is None
+
+    @property
+    def grad_fn(self):
+        return self._node
+
+    @property
+    def _version(self) -> int:
+        return self._vc[0]
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    def is_contiguous(self) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def stride(self, dim: int | None = None):
+        """Strides in elements, as in PyTorch."""
+        s = tuple(b // self._data.itemsize for b in self._data.strides)
+        return s if dim is None else s[dim]
+
+    def data_ptr(self) -> int:
+        return self._data.__array_interface__["data"][0]
+
+    # ---- autograd state -----------------------------------------------------------------
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._rg
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        flag = bool(flag)
+        if self._node is not None and not flag:
+            raise AutogradError(
+                "requires_grad: you can only change requires_grad flags of leaf tensors; "
+                "use detach() to get a tensor that does not require grad"
+            )
+        if flag and self._data.dtype.kind != "f":
+            raise DTypeError(
+                f"requires_grad: only floating-point tensors can require gradients, got "
+                f"{self.dtype.name}"
+            )
+        self._rg = flag
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"grad: expected a Tensor or None, got {type(value).__name__}")
+            if value.shape != self.shape:
+                raise AutogradError(
+                    f"grad: assigned grad has shape {tuple(value.shape)} but the tensor has "
+                    f"shape {tuple(self.shape)}"
+                )
+        self._grad = value
+
+    @property
+    def data(self) -> Tensor:
+        """A tensor sharing storage with this one, outside the autograd graph."""
+        return self.detach()
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        self._data = value._data
+
+    def detach(self) -> Tensor:
+        """A new tensor sharing this one's storage, cut from the graph."""
+        t = _wrap(self._data)
+        t._vc = self._vc
+        t._base = self._base if self._base is not None else self
+        return t
+
+    def detach_(self) -> Tensor:
+        self._node = None
+        self._rg = False
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` of a non-leaf tensor after backward."""
+        from ember.core.autograd import retain_grad
+
+        retain_grad(self)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one."""
+        from ember.core.autograd import register_hook
+
+        return register_hook(self, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
+        from ember.core.autograd import backward
+
+        backward([self], [gradient], retain_graph, create_graph, inputs)
+
+    # ---- conversions ----------------------------------------------------------------------
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shares memory)."""
+        if self._rg:
+            raise AutogradError(
+                "numpy: can't call numpy() on a tensor that requires grad; use "
+                "tensor.detach().numpy() instead"
+            )
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        if self._rg:
+            raise AutogradError(
+                "__array__: can't convert a tensor that requires grad to a NumPy array; use "
+                "tensor.detach().numpy() instead"
+            )
+        a = self._data
+        if dtype is not None:
+            a = a.astype(dtype, copy=False)
+        return a.copy() if copy else a
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self._data.size != 1:
+            raise ValueError(
+                f"item: a tensor with {self._data.size} elements cannot be converted to a "
+                f"Python scalar (shape {tuple(self.shape)})"
+            )
+        return self._data.reshape(()).item()
+
+    def tolist(self):
+        return self._data.tolist()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"bool: the truth value of a tensor with {self._data.size} elements is "
+                f"ambiguous (shape {tuple(self.shape)}); use .any() or .all()"
+            )
+        return bool(self.item())
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        from ember.core.printing import tensor_repr
+
+        return tensor_repr(self)
+
+    def __reduce__(self):
+        raise TypeError("ember tensors are not picklable: use ember.save (safetensors)")
+
+
+def _init(t: Tensor, data: np.ndarray) -> None:
+    t._data = data
+    t._rg = False
+    t._grad = None
+    t._node = None
+    t._vc = [0]
+    t._base = None
+    t._hooks = None
+    t._out_idx = 0
+
+
+def _wrap(data: np.ndarray) -> Tensor:
+    """A new leaf tensor over ``data`` (no copy): the one constructor the hot path uses."""
+    t = _new(Tensor)
+    t._data = data
+    t._rg = False
+    t._grad = None
+    t._node = None
+    t._vc = [0]
+    t._base = None
+    t._hooks = None
+    t._out_idx = 0
+    return t
+
+
+def register_methods(**methods) -> None:
+    """Attach functions as Tensor methods/operators (called by the ``ember.api`` modules)."""
+    for name, fn in methods.items():
+        setattr(Tensor, name, fn)

@@ -1,0 +1,154 @@
+"""The op registry: one ``Op`` per primitive, holding everything every layer needs.
+
+An op block declares its name, its NumPy forward, its VJP, its shape and dtype rules and a few
+dispatch flags::
+
+    @primitive("exp", shape=rules.same_shape, dtype=rules.float_unary, float_inputs=True,
+               save="out")
+    def exp(x):
+        return np.exp(x)
+
+    @exp.defvjp
+    def _(g, out, x):
+        return g * out
+
+Calling an op works in two modes, chosen by its arguments:
+
+* with at least one ``Tensor`` argument it goes through eager dispatch (promotion, checks,
+  autograd recording) and returns a ``Tensor``;
+* with only NumPy arrays and Python scalars it runs the NumPy forward directly.
+
+VJPs are written once with ops and Python operators, so the autograd engine runs them on raw
+arrays for a fast first-order backward, and on Tensors (recording a graph) for higher-order
+gradients. ``ops`` never imports ``core``: the Tensor type and the dispatcher are installed by
+``ember.core`` at import time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+OPS: dict[str, Op] = {}
+
+# Set by ember.core.dispatch (dependency injection keeps ops below core in the layering).
+_tensor_type: list = [None]
+_dispatch: list = [None]
+
+_SAVE = {
+    "none": (False, False),
+    "in": (True, False),
+    "out": (False, True),
+    "both": (True, True),
+    "meta": ("meta", False),
+    "meta+out": ("meta", True),
+}
+
+
+class Meta:
+    """What a VJP sees of an input the op did not save: its shape, ndim and dtype."""
+
+    __slots__ = ("shape", "dtype", "ndim")
+
+    def __init__(self, shape, dtype):
+        self.shape = shape
+        self.dtype = dtype
+        self.ndim = len(shape)
+
+    def __repr__(self) -> str:
+        return f"Meta({self.shape}, {self.dtype})"
+
+
+class Op:
+    """A primitive operation. See the module docstring for the fields."""
+
+    __slots__ = (
+        "name",
+        "forward",
+        "vjp",
+        "shape",
+        "dtype",
+        "save_in",
+        "save_out",
+        "promote",
+        "float_inputs",
+        "dtypes",
+        "view",
+        "doc",
+    )
+
+    def __init__(self, name, forward, *, shape, dtype, save, promote, float_inputs, dtypes, view):
+        self.name = name
+        self.forward = forward
+        self.vjp = None
+        self.shape = shape
+        self.dtype = dtype
+        self.save_in, self.save_out = _SAVE[save]
+        self.promote = promote
+        self.float_inputs = float_inputs
+        self.dtypes = None if dtypes is None else frozenset(np.dtype(d) for d in dtypes)
+        self.view = view
+        self.doc = forward.__doc__
+
+    def defvjp(self, fn):
+        """Register the VJP: ``fn(g, out, *inputs, **attrs) -> grad or tuple of grads``.
+
+        ``out`` and ``inputs`` are None unless the op saves them (``save=``). Return one grad
+        per input (None where an input has no gradient); broadcasting is undone by the engine.
+        """
+        self.vjp = fn
+        return fn
+
+    def __call__(self, *args, **attrs):
+        tensor = _tensor_type[0]
+        for a in args:
+            if isinstance(a, tensor):
+                return _dispatch[0](self, args, attrs)
+        return self.forward(*args, **attrs)
+
+    def __repr__(self) -> str:
+        return f"<ember op {self.name}>"
+
+
+def primitive(
+    name: str,
+    *,
+    shape,
+    dtype,
+    save: str = "in",
+    promote: bool = False,
+    float_inputs: bool = False,
+    dtypes=None,
+    view: bool = False,
+):
+    """Declare a primitive op whose NumPy forward is the decorated function.
+
+    shape(*shapes, **attrs) and dtype(*dtypes, **attrs) are pure rules over input metadata
+    (Python scalars appear as shape ``()`` and their Python type); they raise ShapeError /
+    DTypeError with a message that names the op. ``promote`` casts tensor inputs to their
+    PyTorch result type; ``float_inputs`` also turns integer/bool inputs into the default float
+    (``exp`` of an int tensor is float32, as in PyTorch); ``dtypes`` lists the input dtypes the
+    op accepts; ``view`` marks outputs that may share memory with the first input.
+
+    ``save`` says what the VJP receives: "in" (inputs), "out" (output), "both", "none", or
+    "meta"/"meta+out" (inputs as ``Meta`` objects with shape/ndim/dtype only, so the engine
+    does not keep their data alive).
+    """
+
+    def deco(forward):
+        if name in OPS:
+            raise ValueError(f"op {name!r} is registered twice")
+        op = Op(
+            name,
+            forward,
+            shape=shape,
+            dtype=dtype,
+            save=save,
+            promote=promote,
+            float_inputs=float_inputs,
+            dtypes=dtypes,
+            view=view,
+        )
+        OPS[name] = op
+        return op
+
+    return deco

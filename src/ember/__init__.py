@@ -8,31 +8,13 @@
 (4, 3)
 """
 
+# Importing dispatch installs the eager dispatcher into the op registry; importing the op
+# families registers their primitives; the api modules attach Tensor methods.
+from ember import autograd, nn
 from ember import dtypes as _dtypes
+from ember.api._exports import *
 from ember.core import dispatch as _dispatch
-from ember.core.tensor import Tensor
-from ember.dtypes import (
-    bool_,
-    float16,
-    float32,
-    float64,
-    get_default_dtype,
-    int32,
-    int64,
-    promote_types,
-    set_default_dtype,
-)
-from ember.errors import AutogradError, DTypeError, EmberError, EmberIndexError, ShapeError
-
-_dispatch.install()
-
-# Primitive families register themselves with the op registry on import.
-from ember.ops import elementwise, linalg, movement, reduce  # noqa: E402,F401
-
-# Public functions, each module also attaching Tensor methods.
-from ember.api._exports import *  # noqa: E402,F403
-from ember import autograd  # noqa: E402
-from ember.core.creation import (  # noqa: E402
+from ember.core.creation import (
     arange,
     as_tensor,
     empty,
@@ -48,14 +30,14 @@ from ember.core.creation import (  # noqa: E402
     zeros,
     zeros_like,
 )
-from ember.core.grad_mode import (  # noqa: E402
+from ember.core.grad_mode import (
     enable_grad,
     inference_mode,
     is_grad_enabled,
     no_grad,
     set_grad_enabled,
 )
-from ember.core.random import (  # noqa: E402
+from ember.core.random import (
     Generator,
     default_generator,
     get_rng_state,
@@ -71,6 +53,26 @@ from ember.core.random import (  # noqa: E402
     seed,
     set_rng_state,
 )
+from ember.core.tensor import Tensor
+from ember.dtypes import (
+    bool_,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    int32,
+    int64,
+    promote_types,
+    set_default_dtype,
+)
+from ember.errors import AutogradError, DTypeError, EmberError, EmberIndexError, ShapeError
+from ember.ops import conv as _conv_ops
+from ember.ops import elementwise as _elementwise_ops
+from ember.ops import index as _index_ops
+from ember.ops import linalg as _linalg_ops
+from ember.ops import movement as _movement_ops
+from ember.ops import nn as _nn_ops
+from ember.ops import reduce as _reduce_ops
 
 bool = bool_  # noqa: A001 - ember.bool mirrors torch.bool
 float = float32  # noqa: A001

@@ -165,6 +165,4 @@ def result_np_dtype(dim_dtypes, zero_dim_dtypes, scalar_dtypes) -> np.dtype:
             out = d if out is None else promote_np(out, d)
         return out
 
-    return _combine(
-        fold(dim_dtypes), _combine(fold(zero_dim_dtypes), fold(scalar_dtypes))
-    )
+    return _combine(fold(dim_dtypes), _combine(fold(zero_dim_dtypes), fold(scalar_dtypes)))

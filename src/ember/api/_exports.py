@@ -2,6 +2,8 @@
 
 from ember.api.arith import *  # noqa: F403
 from ember.api.convert import clone, contiguous, to  # noqa: F401
+from ember.api.elementwise import *  # noqa: F403
+from ember.api.indexing import *  # noqa: F403
 from ember.api.linalg import *  # noqa: F403
 from ember.api.reduce import *  # noqa: F403
 from ember.api.shape import *  # noqa: F403

@@ -16,6 +16,20 @@ from ember.core.inplace import inplace
 from ember.core.tensor import register_methods
 from ember.ops import elementwise as P
 
+__all__ = [
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "neg",
+    "exp",
+    "true_divide",
+    "divide",
+    "multiply",
+    "subtract",
+    "negative",
+]
+
 
 def add(input, other, *, alpha=1):
     """``input + alpha * other``."""

@@ -11,6 +11,8 @@ from __future__ import annotations
 from ember.core.tensor import register_methods
 from ember.ops import linalg as P
 
+__all__ = ["matmul", "mm"]
+
 
 def matmul(input, other):
     """Matrix product: 1-D operands are vectors, batch dims broadcast (as in PyTorch)."""
@@ -22,7 +24,9 @@ def mm(input, mat2):
     if input.ndim != 2 or mat2.ndim != 2:
         from ember.errors import ShapeError
 
-        raise ShapeError(f"mm: expected 2-D tensors, got shapes {tuple(input.shape)} and {tuple(mat2.shape)}")
+        raise ShapeError(
+            f"mm: expected 2-D tensors, got shapes {tuple(input.shape)} and {tuple(mat2.shape)}"
+        )
     return P.matmul(input, mat2)
 
 

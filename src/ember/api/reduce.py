@@ -12,6 +12,8 @@ from ember.core.tensor import register_methods
 from ember.ops import reduce as P
 from ember.ops.rules import norm_dims
 
+__all__ = ["sum"]
+
 
 def _axis(input, dim):
     return norm_dims(dim, input.ndim)

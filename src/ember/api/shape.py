@@ -17,6 +17,19 @@ from ember.ops import movement as P
 from ember.ops.movement import infer_shape
 from ember.ops.rules import norm_dim
 
+__all__ = [
+    "reshape",
+    "view",
+    "permute",
+    "transpose",
+    "t",
+    "expand",
+    "broadcast_to",
+    "expand_as",
+    "reshape_as",
+    "view_as",
+]
+
 
 def _shape_args(shape) -> tuple:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -74,7 +87,9 @@ def expand(input, *sizes):
             f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to "
             f"the number of dimensions in the tensor ({input.ndim})"
         )
-    shape = tuple(input.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
+    shape = tuple(
+        input.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes)
+    )
     return P.expand(input, shape=shape)
 
 

@@ -161,7 +161,9 @@ class RemovableHandle:
 
 def register_hook(t: Tensor, hook) -> RemovableHandle:
     if not t._rg:
-        raise AutogradError("register_hook: cannot register a hook on a tensor that doesn't require grad")
+        raise AutogradError(
+            "register_hook: cannot register a hook on a tensor that doesn't require grad"
+        )
     if t._node is None:
         if t._hooks is None:
             t._hooks = []
@@ -218,9 +220,7 @@ def _run(roots, root_grads, retain_graph, create_graph, capture, only):
     """Propagate from ``roots``; accumulate into leaves (all, or those in ``only``) or into
     ``capture`` (autograd.grad)."""
     if len(root_grads) != len(roots):
-        raise AutogradError(
-            f"backward: got {len(root_grads)} gradients for {len(roots)} tensors"
-        )
+        raise AutogradError(f"backward: got {len(root_grads)} gradients for {len(roots)} tensors")
     if retain_graph is None:
         retain_graph = create_graph
     tensor_mode = bool(create_graph)
@@ -228,7 +228,10 @@ def _run(roots, root_grads, retain_graph, create_graph, capture, only):
     grad_mode._enabled[0] = tensor_mode
     try:
         engine = _Engine(tensor_mode, retain_graph, capture, only)
-        engine.run(roots, [_root_grad(t, g, i, tensor_mode) for i, (t, g) in enumerate(zip(roots, root_grads))])
+        engine.run(
+            roots,
+            [_root_grad(t, g, i, tensor_mode) for i, (t, g) in enumerate(zip(roots, root_grads))],
+        )
     finally:
         grad_mode._enabled[0] = prev
 

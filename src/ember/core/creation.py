@@ -52,7 +52,9 @@ def to_array(data, dtype=None, copy: bool = True) -> np.ndarray:
         if dtype is None:
             if arr.dtype.kind not in "biuf":
                 raise DTypeError(f"tensor: NumPy dtype {arr.dtype} is not supported")
-            target = D.from_numpy_dtype(arr.dtype).np if arr.dtype in D._BY_NP else _nearest(arr.dtype)
+            target = (
+                D.from_numpy_dtype(arr.dtype).np if arr.dtype in D._BY_NP else _nearest(arr.dtype)
+            )
         else:
             target = D.as_dtype(dtype).np
         return np.array(arr, dtype=target, copy=copy)

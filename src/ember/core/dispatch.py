@@ -21,6 +21,10 @@ from ember.ops.registry import Meta
 
 _SCALARS = (bool, int, float)
 
+# When on (the op test harness turns it on), every op's shape and dtype rules are checked
+# against the output of its forward.
+check_rules = [False]
+
 
 def apply(op, args, attrs):
     """Run ``op`` on ``args`` (Tensors, Python scalars, arrays) with keyword ``attrs``."""
@@ -41,6 +45,8 @@ def apply(op, args, attrs):
         raise _failure(op, args, attrs, exc) from None
     if out.__class__ is not np.ndarray:
         out = np.asarray(out)
+    if check_rules[0]:
+        verify_rules(op, args, attrs, out)
     t = _wrap(out)
     if op.view and out.base is not None:
         src = args[0]
@@ -175,6 +181,18 @@ def _failure(op, args, attrs, exc: Exception) -> EmberError:
     return kind(f"{op.name}: {exc} (inputs: {describe(args)})")
 
 
+def verify_rules(op, args, attrs, out: np.ndarray) -> None:
+    """Assert that the op's shape and dtype rules predict ``out`` (harness mode)."""
+    metas = [meta(a) for a in args]
+    shape = tuple(op.shape(*[m[0] for m in metas], **attrs))
+    dtype = np.dtype(op.dtype(*[m[1] for m in metas], **attrs))
+    if shape != out.shape or dtype != out.dtype:
+        raise AssertionError(
+            f"{op.name}: rules give {dtype}{list(shape)} but forward gave "
+            f"{out.dtype}{list(out.shape)} for inputs {describe(args)} attrs {attrs}"
+        )
+
+
 def _prefixed(op, err: EmberError) -> EmberError:
     msg = str(err)
     if msg.startswith(op.name + ":"):
@@ -185,3 +203,6 @@ def _prefixed(op, err: EmberError) -> EmberError:
 def install() -> None:
     registry._tensor_type[0] = Tensor
     registry._dispatch[0] = apply
+
+
+install()

@@ -109,7 +109,9 @@ class Function:
             return out
         outs = out if isinstance(out, tuple) else (out,)
         if not all(isinstance(o, Tensor) for o in outs):
-            raise AutogradError(f"{cls.__name__}.forward must return a Tensor or a tuple of Tensors")
+            raise AutogradError(
+                f"{cls.__name__}.forward must return a Tensor or a tuple of Tensors"
+            )
         op = cls.__dict__.get("_ember_op") or _FunctionOp(cls)
         cls._ember_op = op
         edges = []
@@ -119,7 +121,9 @@ class Function:
                 edges.append(a if n is None else (n if n.n_out == 1 else (n, a._out_idx)))
             else:
                 edges.append(None)
-        node = Node(op, {"ctx": ctx, "n_in": len(args)}, tuple(edges), outs[0].shape, outs[0]._data.dtype)
+        node = Node(
+            op, {"ctx": ctx, "n_in": len(args)}, tuple(edges), outs[0].shape, outs[0]._data.dtype
+        )
         if anomaly._enabled[0]:
             node.src = anomaly.capture()
         if len(outs) > 1:

@@ -24,9 +24,7 @@ def inplace(fn, name: str | None = None):
 
     @functools.wraps(fn)
     def method(self, *args, **kwargs):
-        recording = _enabled[0] and (
-            self._rg or any(isinstance(a, Tensor) and a._rg for a in args)
-        )
+        recording = _enabled[0] and (self._rg or any(isinstance(a, Tensor) and a._rg for a in args))
         if not recording:
             result = fn(self, *args, **kwargs)
             write_into(self, result._data, name)

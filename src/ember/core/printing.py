@@ -16,16 +16,29 @@ def _body(a: np.ndarray) -> str:
     if a.dtype.kind == "f":
         finite = a[np.isfinite(a)]
         integral = finite.size == 0 or bool(np.all(finite == np.round(finite)))
-        big = finite.size > 0 and (np.abs(finite).max() >= 1e8 or (np.abs(finite[finite != 0]).min() < 1e-4 if np.any(finite != 0) else False))
+        big = finite.size > 0 and (
+            np.abs(finite).max() >= 1e8
+            or (np.abs(finite[finite != 0]).min() < 1e-4 if np.any(finite != 0) else False)
+        )
         if big:
             opts = dict(precision=4, floatmode="fixed", sign="-")
             fmt = {"float_kind": lambda v: f"{v:.4e}"}
-            return np.array2string(a, separator=", ", formatter=fmt, prefix="tensor(", threshold=1000, edgeitems=3)
+            return np.array2string(
+                a, separator=", ", formatter=fmt, prefix="tensor(", threshold=1000, edgeitems=3
+            )
         opts = dict(precision=4, floatmode="maxprec" if integral else "fixed")
-        return np.array2string(a, separator=", ", prefix="tensor(", threshold=1000, edgeitems=3, **opts)
+        return np.array2string(
+            a, separator=", ", prefix="tensor(", threshold=1000, edgeitems=3, **opts
+        )
     if a.dtype.kind == "b":
-        return np.array2string(a, separator=", ", prefix="tensor(", threshold=1000, edgeitems=3,
-                               formatter={"bool": lambda v: "True" if v else "False"})
+        return np.array2string(
+            a,
+            separator=", ",
+            prefix="tensor(",
+            threshold=1000,
+            edgeitems=3,
+            formatter={"bool": lambda v: "True" if v else "False"},
+        )
     return np.array2string(a, separator=", ", prefix="tensor(", threshold=1000, edgeitems=3)
 
 

@@ -21,7 +21,9 @@ class Generator:
     """A random-number generator (NumPy's PCG64) with PyTorch's seeding interface."""
 
     def __init__(self, seed: int | None = None):
-        self._seed = int(seed) if seed is not None else int(np.random.SeedSequence().entropy % 2**63)
+        self._seed = (
+            int(seed) if seed is not None else int(np.random.SeedSequence().entropy % 2**63)
+        )
         self.np = np.random.default_rng(self._seed)
 
     def manual_seed(self, seed: int) -> Generator:

@@ -29,7 +29,17 @@ class Tensor:
     ``Tensor(data)`` also works and makes a float32 tensor from Python numbers.
     """
 
-    __slots__ = ("_data", "_rg", "_grad", "_node", "_vc", "_base", "_hooks", "_out_idx", "__weakref__")
+    __slots__ = (
+        "_data",
+        "_rg",
+        "_grad",
+        "_node",
+        "_vc",
+        "_base",
+        "_hooks",
+        "_out_idx",
+        "__weakref__",
+    )
 
     # NumPy defers binary operators to us instead of converting the Tensor to an array.
     __array_ufunc__ = None

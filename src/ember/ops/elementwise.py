@@ -46,7 +46,11 @@ mul.defvjp(lambda g, out, x, y: (g * y, g * x))
 
 
 @primitive(
-    "div", shape=rules.broadcast, dtype=rules.same_dtype, save="both", promote=True,
+    "div",
+    shape=rules.broadcast,
+    dtype=rules.same_dtype,
+    save="both",
+    promote=True,
     float_inputs=True,
 )
 def div(x, y):

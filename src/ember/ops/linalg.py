@@ -11,7 +11,9 @@ from ember.ops.registry import OPS, primitive
 
 def _matmul_shape(a, b, **_):
     if len(a) == 0 or len(b) == 0:
-        raise ShapeError(f"both arguments must be at least 1-D, got shapes {tuple(a)} and {tuple(b)}")
+        raise ShapeError(
+            f"both arguments must be at least 1-D, got shapes {tuple(a)} and {tuple(b)}"
+        )
     a2 = (1,) + tuple(a) if len(a) == 1 else tuple(a)
     b2 = tuple(b) + (1,) if len(b) == 1 else tuple(b)
     if a2[-1] != b2[-2]:
@@ -36,7 +38,12 @@ def _matmul_dtype(a, b, **_):
     return a
 
 
-@primitive("matmul", shape=_matmul_shape, dtype=_matmul_dtype, dtypes=(np.float16, np.float32, np.float64, np.int32, np.int64))
+@primitive(
+    "matmul",
+    shape=_matmul_shape,
+    dtype=_matmul_dtype,
+    dtypes=(np.float16, np.float32, np.float64, np.int32, np.int64),
+)
 def matmul(a, b):
     """Matrix product with NumPy/PyTorch broadcasting of batch dims; 1-D operands are vectors."""
     if a.dtype != b.dtype:
@@ -58,7 +65,11 @@ def _(g, out, a, b):
     b2 = reshape(b, shape=b.shape + (1,)) if b.ndim == 1 else b
     g2 = g
     if a.ndim == 1:
-        g2 = reshape(g2, shape=g2.shape[:-1] + (1,) + g2.shape[-1:]) if b.ndim > 1 else reshape(g2, shape=g2.shape + (1,))
+        g2 = (
+            reshape(g2, shape=g2.shape[:-1] + (1,) + g2.shape[-1:])
+            if b.ndim > 1
+            else reshape(g2, shape=g2.shape + (1,))
+        )
     if b.ndim == 1:
         g2 = reshape(g2, shape=g2.shape + (1,))
     ga = mm(g2, _t(b2))

@@ -43,7 +43,9 @@ def broadcast(*shapes, **_):
                 out[j] = n
                 continue
             names = " and ".join(fmt(x) for x in shapes)
-            first = next(x for x in shapes if len(x) - ndim + j >= 0 and x[len(x) - ndim + j] == out[j])
+            first = next(
+                x for x in shapes if len(x) - ndim + j >= 0 and x[len(x) - ndim + j] == out[j]
+            )
             raise ShapeError(
                 f"shapes {names} cannot be broadcast: {out[j]} (dim {len(first) - ndim + j} of "
                 f"{fmt(first)}) != {n} (dim {i} of {fmt(s)})"

@@ -30,7 +30,9 @@ def _diff_inputs(inputs):
 def _check_float64(inputs, where):
     for x in inputs:
         if isinstance(x, Tensor) and x.requires_grad and x._data.dtype != np.float64:
-            raise GradcheckError(f"{where}: inputs that require grad must be float64, got {x.dtype}")
+            raise GradcheckError(
+                f"{where}: inputs that require grad must be float64, got {x.dtype}"
+            )
 
 
 def gradcheck(
@@ -54,8 +56,11 @@ def gradcheck(
         analytic = 0.0
         if live:  # outputs that do not require grad are constant: they add nothing
             grads = autograd_grad(
-                [o for o, _ in live], [inputs[i] for i in diff], [_wrap(u) for _, u in live],
-                allow_unused=True, retain_graph=True,
+                [o for o, _ in live],
+                [inputs[i] for i in diff],
+                [_wrap(u) for _, u in live],
+                allow_unused=True,
+                retain_graph=True,
             )
             analytic = sum(
                 float(np.sum(g._data * vs[i])) for g, i in zip(grads, diff) if g is not None
@@ -95,12 +100,20 @@ def gradgradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, n_directions=3,
     def first_derivative(*args):
         xs, u = args[:n], args[n:]
         res = autograd_grad(
-            _outputs(fn(*xs)), [xs[i] for i in diff], list(u), create_graph=True,
+            _outputs(fn(*xs)),
+            [xs[i] for i in diff],
+            list(u),
+            create_graph=True,
             allow_unused=True,
         )
         return tuple(g for g in res if g is not None)
 
     return gradcheck(
-        first_derivative, inputs + tuple(us), eps=eps, atol=atol, rtol=rtol,
-        n_directions=n_directions, seed=seed,
+        first_derivative,
+        inputs + tuple(us),
+        eps=eps,
+        atol=atol,
+        rtol=rtol,
+        n_directions=n_directions,
+        seed=seed,
     )

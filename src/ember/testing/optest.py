@@ -16,7 +16,7 @@ shapes to try and the dtypes the op supports. ``run_case`` then checks, for each
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -113,7 +113,8 @@ def _float_positions(case, arrays):
 def _to_ember(arrays, diff, requires_grad):
     return [
         (_wrap(a.copy()).requires_grad_() if requires_grad and i in diff else _wrap(a.copy()))
-        if isinstance(a, np.ndarray) else a
+        if isinstance(a, np.ndarray)
+        else a
         for i, a in enumerate(arrays)
     ]
 
@@ -211,11 +212,22 @@ def check_gradcheck(case: OpCase, seed: int = 0) -> None:
 
 
 def run_case(case: OpCase, dtype: str, seed: int = 0) -> None:
-    """Every check of the harness for one case and dtype (gradcheck runs with float64)."""
-    check_forward(case, dtype, seed)
-    check_grads(case, dtype, seed)
-    if dtype == "float64":
-        check_gradcheck(case, seed)
+    """Every check of the harness for one case and dtype (gradcheck runs with float64).
+
+    While it runs, dispatch checks each executed op's shape and dtype rules against its
+    forward output, so the rules the tracer and verifier rely on are tested on every shape.
+    """
+    from ember.core import dispatch
+
+    prev = dispatch.check_rules[0]
+    dispatch.check_rules[0] = True
+    try:
+        check_forward(case, dtype, seed)
+        check_grads(case, dtype, seed)
+        if dtype == "float64":
+            check_gradcheck(case, seed)
+    finally:
+        dispatch.check_rules[0] = prev
 
 
 def params(cases) -> list:
@@ -223,6 +235,3 @@ def params(cases) -> list:
     import pytest
 
     return [pytest.param(c, d, id=f"{c.name}-{d}") for c in cases for d in c.dtypes]
-
-
-Any = Any

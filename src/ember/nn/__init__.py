@@ -1,0 +1,3 @@
+"""``ember.nn``: layers and the functional API (``ember.nn.functional``)."""
+
+from ember.nn import functional  # noqa: F401

@@ -1,0 +1,3 @@
+"""Convolution, pooling and resampling primitives (im2col + one GEMM per convolution)."""
+
+from __future__ import annotations

@@ -70,9 +70,11 @@ from ember.ops import conv as _conv_ops
 from ember.ops import elementwise as _elementwise_ops
 from ember.ops import index as _index_ops
 from ember.ops import linalg as _linalg_ops
+from ember.ops import loss as _loss_ops
 from ember.ops import movement as _movement_ops
 from ember.ops import nn as _nn_ops
 from ember.ops import reduce as _reduce_ops
+from ember.ops import sort as _sort_ops
 
 bool = bool_  # noqa: A001 - ember.bool mirrors torch.bool
 float = float32  # noqa: A001

@@ -7,3 +7,4 @@ from ember.api.indexing import *  # noqa: F403
 from ember.api.linalg import *  # noqa: F403
 from ember.api.reduce import *  # noqa: F403
 from ember.api.shape import *  # noqa: F403
+from ember.api.sort import *  # noqa: F403

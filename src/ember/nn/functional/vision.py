@@ -1,0 +1,5 @@
+"""vision functions of ember.nn.functional."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

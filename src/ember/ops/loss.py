@@ -1,0 +1,3 @@
+"""loss primitives."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""sort primitives."""
+
+from __future__ import annotations

@@ -1,0 +1,22 @@
+"""Every docstring example in the package runs and prints what it claims."""
+
+import doctest
+import importlib
+import pkgutil
+
+import pytest
+
+import ember
+
+MODULES = sorted(
+    m.name
+    for m in pkgutil.walk_packages(ember.__path__, "ember.")
+    if not m.name.endswith("__main__")
+)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0, f"{result.failed} docstring example(s) failed in {name}"

@@ -8,3 +8,5 @@ from ember.api.linalg import *  # noqa: F403
 from ember.api.reduce import *  # noqa: F403
 from ember.api.shape import *  # noqa: F403
 from ember.api.sort import *  # noqa: F403
+from ember.nn.functional.softmax import tensor_log_softmax as log_softmax
+from ember.nn.functional.softmax import tensor_softmax as softmax

@@ -12,6 +12,7 @@ tensor([2., 3.])
 
 from __future__ import annotations
 
+from ember.core.dispatch import method, rmethod
 from ember.core.inplace import inplace
 from ember.core.tensor import register_methods
 from ember.ops import elementwise as P
@@ -83,15 +84,15 @@ register_methods(
     multiply=mul,
     subtract=sub,
     negative=neg,
-    __add__=lambda a, b: P.add(a, b),
-    __radd__=lambda a, b: P.add(b, a),
-    __sub__=lambda a, b: P.sub(a, b),
-    __rsub__=lambda a, b: P.sub(b, a),
-    __mul__=lambda a, b: P.mul(a, b),
-    __rmul__=lambda a, b: P.mul(b, a),
-    __truediv__=lambda a, b: P.div(a, b),
-    __rtruediv__=lambda a, b: P.div(b, a),
-    __neg__=lambda a: P.neg(a),
+    __add__=method(P.add),
+    __radd__=rmethod(P.add),
+    __sub__=method(P.sub),
+    __rsub__=rmethod(P.sub),
+    __mul__=method(P.mul),
+    __rmul__=rmethod(P.mul),
+    __truediv__=method(P.div),
+    __rtruediv__=rmethod(P.div),
+    __neg__=neg,
     __pos__=lambda a: a,
     add_=inplace(add),
     sub_=inplace(sub),

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from ember.core.dispatch import method, rmethod
 from ember.core.tensor import register_methods
 from ember.ops import linalg as P
 
@@ -33,6 +34,6 @@ def mm(input, mat2):
 register_methods(
     matmul=matmul,
     mm=mm,
-    __matmul__=lambda a, b: P.matmul(a, b),
-    __rmatmul__=lambda a, b: P.matmul(b, a),
+    __matmul__=method(P.matmul),
+    __rmatmul__=rmethod(P.matmul),
 )

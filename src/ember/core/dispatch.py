@@ -28,12 +28,12 @@ check_rules = [False]
 
 def apply(op, args, attrs):
     """Run ``op`` on ``args`` (Tensors, Python scalars, arrays) with keyword ``attrs``."""
-    if op.promote or op.float_inputs or op.dtypes is not None:
+    if op.prep and not _no_conversion(op, args):
         args = _prepare(op, args)
     arrays = []
     rg = False
     for a in args:
-        if isinstance(a, Tensor):
+        if a.__class__ is Tensor or isinstance(a, Tensor):
             arrays.append(a._data)
             if a._rg:
                 rg = True
@@ -55,6 +55,55 @@ def apply(op, args, attrs):
     if rg and _enabled[0] and op.vjp is not None:
         _record(op, t, args, attrs)
     return t
+
+
+_NO_ATTRS: dict = {}
+
+
+def method(op):
+    """A Tensor operator method (``__add__``) calling ``op`` with no detour."""
+
+    def fn(self, other):
+        return apply(op, (self, other), _NO_ATTRS)
+
+    fn.__name__ = op.name
+    return fn
+
+
+def rmethod(op):
+    """A reflected operator method (``__radd__``): ``other op self``."""
+
+    def fn(self, other):
+        return apply(op, (other, self), _NO_ATTRS)
+
+    fn.__name__ = "r" + op.name
+    return fn
+
+
+def _no_conversion(op, args) -> bool:
+    """The common case, decided cheaply: tensors of one dtype (plus Python scalars that NumPy
+    promotes the way PyTorch does), already acceptable to ``op``."""
+    dt = None
+    float_scalar = False
+    for a in args:
+        c = a.__class__
+        if c is float:
+            float_scalar = True
+        elif c is int or c is bool:
+            continue
+        elif isinstance(a, Tensor):
+            d = a._data.dtype
+            if dt is None:
+                dt = d
+            elif d is not dt:
+                return False
+        else:
+            return False
+    if dt is None:
+        return False
+    if dt.kind != "f" and (float_scalar or op.float_inputs):
+        return False
+    return op.dtypes is None or dt in op.dtypes
 
 
 def _record(op, out: Tensor, args, attrs) -> None:

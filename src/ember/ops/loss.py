@@ -1,3 +1,151 @@
-"""loss primitives."""
+"""Softmax and loss primitives: ``softmax``, ``log_softmax`` and the ``nll_loss`` family.
+
+The softmaxes are primitives rather than composites because the max-shift that keeps them
+stable and the single pass over the data are what make them fast; their VJPs are written with
+ops, so second derivatives work.
+
+``nll_loss`` picks ``-weight[t] * logp[n, t, ...]`` along class dim 1 (per element, the caller
+reduces). Its VJP scatters the gradient back into the picked positions with
+``nll_loss_backward``; the two are linear and adjoint to each other, so each one's VJP is the
+other and gradients of any order follow.
+"""
 
 from __future__ import annotations
+
+import numpy as np
+
+from ember.errors import ShapeError
+from ember.ops import rules
+from ember.ops.registry import OPS, primitive
+
+FLOATS = (np.float16, np.float32, np.float64)
+_F16 = np.dtype(np.float16)
+
+
+def _work(x):
+    # float16 is accumulated in float32, as PyTorch's CPU kernels do.
+    return x.astype(np.float32) if x.dtype == _F16 else x
+
+
+@primitive("softmax", shape=rules.same_shape, dtype=rules.same_dtype, save="out", dtypes=FLOATS)
+def softmax(x, *, axis):
+    """Softmax over ``axis`` (``(dim,)``, or ``()`` for a 0-dim input), shifted by the max."""
+    if x.size == 0:
+        return x.copy()
+    w = _work(x)
+    e = w - np.max(w, axis=axis, keepdims=True)
+    np.exp(e, out=e)
+    e /= np.sum(e, axis=axis, keepdims=True)
+    return e.astype(x.dtype, copy=False)
+
+
+@softmax.defvjp
+def _(g, out, x, *, axis):
+    gy = g * out
+    return gy - out * OPS["sum"](gy, axis=axis, keepdims=True)
+
+
+@primitive(
+    "log_softmax", shape=rules.same_shape, dtype=rules.same_dtype, save="out", dtypes=FLOATS
+)
+def log_softmax(x, *, axis):
+    """``x - logsumexp(x)`` over ``axis`` (``(dim,)``, or ``()`` for a 0-dim input)."""
+    if x.size == 0:
+        return x.copy()
+    w = _work(x)
+    s = w - np.max(w, axis=axis, keepdims=True)
+    s -= np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
+    return s.astype(x.dtype, copy=False)
+
+
+@log_softmax.defvjp
+def _(g, out, x, *, axis):
+    return g - OPS["exp"](out) * OPS["sum"](g, axis=axis, keepdims=True)
+
+
+# ---- negative log likelihood ----------------------------------------------------------------
+
+
+def _valid_targets(target, ignore_index):
+    """The targets with ignored entries replaced by class 0, and the ignore mask (or None)."""
+    ignored = target == ignore_index
+    if not ignored.any():
+        return target, None
+    return np.where(ignored, 0, target), ignored
+
+
+def _nll_shape(logp, target, weight, *, ignore_index):
+    if len(logp) < 2 or tuple(target) != tuple(logp[:1]) + tuple(logp[2:]):
+        raise ShapeError(
+            f"target shape {rules.fmt(target)} does not match input shape {rules.fmt(logp)}"
+        )
+    return tuple(target)
+
+
+@primitive("nll_loss", shape=_nll_shape, dtype=rules.same_dtype)
+def nll_loss(logp, target, weight, *, ignore_index):
+    """Per-element ``-weight[t] * logp[n, t, ...]`` (class dim 1), 0 where t == ignore_index.
+
+    ``weight`` is a (C,) array or None; targets must be valid class indices or ignore_index.
+    """
+    t, ignored = _valid_targets(target, ignore_index)
+    out = np.take_along_axis(logp, t[:, None], axis=1).reshape(t.shape)
+    if weight is not None:
+        out *= weight[t]
+    np.negative(out, out=out)
+    if ignored is not None:
+        out[ignored] = 0
+    return out
+
+
+@nll_loss.defvjp
+def _(g, out, logp, target, weight, *, ignore_index):
+    gx = OPS["nll_loss_backward"](
+        g, target, weight, ignore_index=ignore_index, num_classes=logp.shape[1]
+    )
+    return gx, None, None
+
+
+def _scatter_shape(g, target, weight, *, ignore_index, num_classes):
+    return tuple(g[:1]) + (num_classes,) + tuple(g[1:])
+
+
+@primitive("nll_loss_backward", shape=_scatter_shape, dtype=rules.same_dtype)
+def nll_loss_backward(g, target, weight, *, ignore_index, num_classes):
+    """The adjoint of ``nll_loss``: ``-weight[t] * g`` placed at class ``t`` along dim 1."""
+    t, ignored = _valid_targets(target, ignore_index)
+    vals = np.negative(g) if weight is None else g * -weight[t]
+    if ignored is not None:
+        vals[ignored] = 0  # assignment, not a product: a nan upstream must not leak in
+    out = np.zeros(g.shape[:1] + (num_classes,) + g.shape[1:], g.dtype)
+    np.put_along_axis(out, t[:, None], vals[:, None], axis=1)
+    return out
+
+
+@nll_loss_backward.defvjp
+def _(gg, out, g, target, weight, *, ignore_index, num_classes):
+    return OPS["nll_loss"](gg, target, weight, ignore_index=ignore_index), None, None
+
+
+def _scalar_shape(*shapes, **_):
+    return ()
+
+
+@primitive("nll_loss_scale", shape=_scalar_shape, dtype=rules.same_dtype, save="none")
+def nll_loss_scale(logp, target, weight, *, ignore_index):
+    """``1 / total weight`` of the non-ignored targets, the factor of the 'mean' reduction
+    (nan when every target is ignored, as PyTorch's 0/0). Not differentiable: PyTorch gives
+    no gradient for class weights."""
+    keep = target != ignore_index
+    if weight is None:
+        total = float(np.count_nonzero(keep))
+    else:
+        t = np.where(keep, target, 0)
+        total = float(np.sum(weight[t], where=keep, dtype=np.float64))
+    return np.asarray(1.0 / total if total else np.nan, logp.dtype)
+
+
+@primitive("nll_loss_keep", shape=lambda logp, target, **_: tuple(target), dtype=rules.same_dtype)
+def nll_loss_keep(logp, target, *, ignore_index):
+    """1 where the target is not ``ignore_index``, else 0, in the dtype of ``logp``."""
+    return (target != ignore_index).astype(logp.dtype)

@@ -74,6 +74,7 @@ class Op:
         "dtypes",
         "view",
         "doc",
+        "prep",
     )
 
     def __init__(self, name, forward, *, shape, dtype, save, promote, float_inputs, dtypes, view):
@@ -88,6 +89,8 @@ class Op:
         self.dtypes = None if dtypes is None else frozenset(np.dtype(d) for d in dtypes)
         self.view = view
         self.doc = forward.__doc__
+        # Dispatch looks at input dtypes only for ops that may need a cast or a check.
+        self.prep = promote or float_inputs or dtypes is not None
 
     def defvjp(self, fn):
         """Register the VJP: ``fn(g, out, *inputs, **attrs) -> grad or tuple of grads``.

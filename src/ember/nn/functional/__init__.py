@@ -14,4 +14,5 @@ from ember.nn.functional.loss import *  # noqa: F403
 from ember.nn.functional.normalization import *  # noqa: F403
 from ember.nn.functional.padding import *  # noqa: F403
 from ember.nn.functional.pooling import *  # noqa: F403
+from ember.nn.functional.softmax import *  # noqa: F403
 from ember.nn.functional.vision import *  # noqa: F403

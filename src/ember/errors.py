@@ -19,3 +19,8 @@ class EmberIndexError(EmberError, IndexError):
 
 class AutogradError(EmberError, RuntimeError):
     """Misuse of the autograd engine (freed graph, modified saved tensor, ...)."""
+
+
+class EmberValueError(EmberError, ValueError):
+    """An argument value an op cannot accept (an unknown mode string, an input outside the
+    op's domain)."""

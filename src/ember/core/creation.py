@@ -27,11 +27,14 @@ def _infer_dtype(data) -> D.DType:
             stack.extend(x)
         elif isinstance(x, Tensor):
             kinds.add(x.dtype)
-        elif isinstance(x, (bool, np.bool_)):
+        elif isinstance(x, np.generic) and x.dtype.kind in "biuf":
+            # NumPy scalars keep their own dtype, as in PyTorch
+            kinds.add(D._BY_NP.get(x.dtype) or D._BY_NP[_nearest(x.dtype)])
+        elif isinstance(x, bool):
             kinds.add(D.bool_)
-        elif isinstance(x, (int, np.integer)):
+        elif isinstance(x, int):
             kinds.add(D.int64)
-        elif isinstance(x, (float, np.floating)):
+        elif isinstance(x, float):
             kinds.add(D.get_default_dtype())
         else:
             raise DTypeError(f"tensor: cannot make a tensor from {type(x).__name__} {x!r}")
@@ -52,12 +55,15 @@ def to_array(data, dtype=None, copy: bool = True) -> np.ndarray:
         if dtype is None:
             if arr.dtype.kind not in "biuf":
                 raise DTypeError(f"tensor: NumPy dtype {arr.dtype} is not supported")
-            target = (
-                D.from_numpy_dtype(arr.dtype).np if arr.dtype in D._BY_NP else _nearest(arr.dtype)
-            )
+            target = arr.dtype if arr.dtype in D._BY_NP else _nearest(arr.dtype)
+            if arr.dtype == np.uint64 and arr.size and arr.max() > np.iinfo(np.int64).max:
+                raise DTypeError(
+                    f"tensor: uint64 values up to {arr.max()} do not fit in int64, the widest "
+                    "integer dtype"
+                )
         else:
             target = D.as_dtype(dtype).np
-        return np.array(arr, dtype=target, copy=copy)
+        return np.array(arr, dtype=target, copy=True if copy else None)
     target = D.as_dtype(dtype) if dtype is not None else _infer_dtype(data)
     if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
         data = _tensors_to_lists(data)
@@ -101,12 +107,15 @@ def _finish(arr: np.ndarray, requires_grad: bool) -> Tensor:
     return t
 
 
-def _size(size) -> tuple:
+def _size(size, name: str) -> tuple:
+    """Sizes given as varargs ``(2, 3)`` or as one tuple/list ``((2, 3),)``."""
+    if not size:
+        raise TypeError(f"{name}() missing required argument 'size'")
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     out = tuple(int(s) for s in size)
     if any(s < 0 for s in out):
-        raise ShapeError(f"negative dimension in size {out}")
+        raise ShapeError(f"{name}: negative dimension in size {out}")
     return out
 
 
@@ -135,22 +144,22 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 
 def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.zeros(_size(size), _float_or(dtype)), requires_grad)
+    return _finish(np.zeros(_size(size, "zeros"), _float_or(dtype)), requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.ones(_size(size), _float_or(dtype)), requires_grad)
+    return _finish(np.ones(_size(size, "ones"), _float_or(dtype)), requires_grad)
 
 
 def empty(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.empty(_size(size), _float_or(dtype)), requires_grad)
+    return _finish(np.empty(_size(size, "empty"), _float_or(dtype)), requires_grad)
 
 
 def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from the value)."""
     if dtype is None:
         dtype = _infer_dtype(fill_value)
-    return _finish(np.full(_size((size,)), fill_value, D.as_dtype(dtype).np), requires_grad)
+    return _finish(np.full(_size((size,), "full"), fill_value, D.as_dtype(dtype).np), requires_grad)
 
 
 def _like(t: Tensor, dtype):
@@ -175,23 +184,45 @@ def full_like(input: Tensor, fill_value, dtype=None, requires_grad: bool = False
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
-    """Values from ``start`` to ``end`` (exclusive); int64 unless an argument is a float."""
+    """Values from ``start`` to ``end`` (exclusive); int64 unless an argument is a float.
+
+    The length is ``ceil((end - start) / step)``; element ``i`` is ``start + i * step``.
+    """
+    start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
     if end is None:
         start, end = 0, start
-    if step == 0:
-        raise ValueError("arange: step must be nonzero")
     if dtype is None:
         is_float = any(isinstance(v, float) for v in (start, end, step))
         dtype = D.get_default_dtype() if is_float else D.int64
     dt = D.as_dtype(dtype).np
-    n = max(0, int(np.ceil((end - start) / step)))
+    if dt.kind != "f":  # integer dtypes take integer bounds and step, as in PyTorch
+        start, end, step = int(start), int(end), int(step)
+    if step == 0:
+        raise ShapeError("arange: step must be nonzero")
+    if (end - start) * step < 0:
+        raise ShapeError(
+            f"arange: upper bound and lower bound inconsistent with step sign (start={start}, "
+            f"end={end}, step={step})"
+        )
+    if dt.kind != "f":
+        return _finish(np.arange(start, end, step, dtype=dt), requires_grad)
+    n = int(np.ceil((end - start) / step))
     # start + i*step (as PyTorch computes it) rather than NumPy's accumulating arange
     return _finish((start + np.arange(n, dtype=np.float64) * step).astype(dt), requires_grad)
 
 
 def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.linspace(start, end, int(steps)).astype(_float_or(dtype)), requires_grad)
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
+    if steps < 0:
+        raise ShapeError(f"linspace: number of steps must be non-negative, got {steps}")
+    values = np.linspace(start, end, int(steps))
+    return _finish(values.astype(_float_or(dtype)), requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """The ``n`` x ``m`` identity matrix (``m`` defaults to ``n``)."""
+    for name, v in (("n", n), ("m", m)):
+        if v is not None and v < 0:
+            raise ShapeError(f"eye: {name} must be greater or equal to 0, got {v}")
     return _finish(np.eye(n, m, dtype=_float_or(dtype)), requires_grad)

@@ -15,16 +15,18 @@ import numpy as np
 from ember import dtypes as D
 from ember.core.creation import _finish, _float_or, _size
 from ember.core.tensor import Tensor
+from ember.errors import DTypeError, ShapeError
+
+_BELOW_ONE = np.nextafter(np.float16(1), np.float16(0))
 
 
 class Generator:
     """A random-number generator (NumPy's PCG64) with PyTorch's seeding interface."""
 
-    def __init__(self, seed: int | None = None):
-        self._seed = (
-            int(seed) if seed is not None else int(np.random.SeedSequence().entropy % 2**63)
-        )
-        self.np = np.random.default_rng(self._seed)
+    def __init__(self, device: str = "cpu"):
+        if str(device) != "cpu":
+            raise ValueError(f"Generator: only the 'cpu' device exists, got {device!r}")
+        self.manual_seed(int(np.random.SeedSequence().entropy % 2**63))
 
     def manual_seed(self, seed: int) -> Generator:
         self._seed = int(seed)
@@ -42,7 +44,7 @@ class Generator:
         self.np.bit_generator.state = state
 
 
-default_generator = Generator(0)
+default_generator = Generator().manual_seed(0)
 
 
 def manual_seed(seed: int) -> Generator:
@@ -72,39 +74,63 @@ def _gen(generator) -> np.random.Generator:
     return (generator or default_generator).np
 
 
+def _float_dtype(dtype, name: str) -> np.dtype:
+    dt = _float_or(dtype)
+    if dt.kind != "f":
+        raise DTypeError(f"{name}: expected a floating dtype, got {D._BY_NP[dt].name}")
+    return dt
+
+
 def rand(*size, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1)."""
-    dt = _float_or(dtype)
-    return _finish(_gen(generator).random(_size(size), dtype=np.float64).astype(dt), requires_grad)
+    dt = _float_dtype(dtype, "rand")
+    rng = _gen(generator)
+    if dt == np.float16:  # drawn in float32; rounding must not reach 1.0
+        out = np.minimum(rng.random(_size(size, "rand"), dtype=np.float32).astype(dt), _BELOW_ONE)
+    else:
+        out = rng.random(_size(size, "rand"), dtype=dt)
+    return _finish(out, requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
-    dt = _float_or(dtype)
-    return _finish(_gen(generator).standard_normal(_size(size)).astype(dt), requires_grad)
+    dt = _float_dtype(dtype, "randn")
+    shape = _size(size, "randn")
+    rng = _gen(generator)
+    out = rng.standard_normal(shape, dtype=dt) if dt != np.float16 else rng.standard_normal(shape)
+    return _finish(out.astype(dt, copy=False), requires_grad)
 
 
-def randint(low, high=None, size=(), generator=None, dtype=None) -> Tensor:
-    """Integers in [low, high) (int64 unless ``dtype`` says otherwise)."""
-    if high is None:
+def randint(low, high=None, size=None, *, generator=None, dtype=None) -> Tensor:
+    """Integers in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``;
+    int64 unless ``dtype`` says otherwise."""
+    if size is None and isinstance(high, (tuple, list)):
+        low, high, size = 0, low, high
+    elif high is None:
         low, high = 0, low
+    if size is None:
+        raise TypeError("randint() missing required argument 'size'")
     if low >= high:
-        raise ValueError(f"randint: expected low < high, got low={low}, high={high}")
+        raise ShapeError(f"randint: expected low < high, got low={low}, high={high}")
     dt = D.as_dtype(dtype).np if dtype is not None else np.int64
-    return _finish(_gen(generator).integers(low, high, _size((size,))).astype(dt), False)
+    out = _gen(generator).integers(low, high, _size((size,), "randint"))
+    return _finish(out.astype(dt, copy=False), False)
 
 
 def randperm(n: int, generator=None, dtype=None) -> Tensor:
+    """A random permutation of ``0 .. n-1`` (int64 unless ``dtype`` says otherwise)."""
+    if n < 0:
+        raise ShapeError(f"randperm: n must be non-negative, got {n}")
     dt = D.as_dtype(dtype).np if dtype is not None else np.int64
-    return _finish(_gen(generator).permutation(int(n)).astype(dt), False)
+    return _finish(_gen(generator).permutation(int(n)).astype(dt, copy=False), False)
 
 
 def rand_like(input: Tensor, generator=None, dtype=None) -> Tensor:
-    return rand(*input.shape, generator=generator, dtype=dtype or input.dtype)
+    return rand(input.shape, generator=generator, dtype=dtype or input.dtype)
 
 
 def randn_like(input: Tensor, generator=None, dtype=None) -> Tensor:
-    return randn(*input.shape, generator=generator, dtype=dtype or input.dtype)
+    return randn(input.shape, generator=generator, dtype=dtype or input.dtype)
 
 
 def randint_like(input: Tensor, low, high=None, generator=None, dtype=None) -> Tensor:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ember import dtypes as D
-from ember.errors import AutogradError, DTypeError
+from ember.errors import AutogradError, DTypeError, EmberIndexError, ShapeError
 
 _new = object.__new__
 
@@ -44,10 +44,8 @@ class Tensor:
     # NumPy defers binary operators to us instead of converting the Tensor to an array.
     __array_ufunc__ = None
 
-    def __init__(self, data=(), *, dtype=None, requires_grad: bool = False):
-        from ember.core.creation import to_array
-
-        _init(self, to_array(data, dtype if dtype is not None else D.get_default_dtype()))
+    def __init__(self, *args, dtype=None, requires_grad: bool = False):
+        _construct(self, args, dtype)
         if requires_grad:
             self.requires_grad = True
 
@@ -61,9 +59,7 @@ class Tensor:
         """The shape, or the length of one dimension."""
         if dim is None:
             return self._data.shape
-        from ember.ops.rules import norm_dim
-
-        return self._data.shape[norm_dim(dim, self._data.ndim)]
+        return self._data.shape[_dim(self, dim, "size")]
 
     @property
     def ndim(self) -> int:
@@ -105,9 +101,17 @@ class Tensor:
         return bool(self._data.flags.c_contiguous)
 
     def stride(self, dim: int | None = None):
-        """Strides in elements, as in PyTorch."""
-        s = tuple(b // self._data.itemsize for b in self._data.strides)
-        return s if dim is None else s[dim]
+        """Strides in elements, as in PyTorch (an empty tensor reports contiguous strides)."""
+        a = self._data
+        if a.size == 0:
+            s, step = [], 1
+            for n in reversed(a.shape):
+                s.append(step)
+                step *= max(n, 1)
+            s = tuple(reversed(s))
+        else:
+            s = tuple(b // a.itemsize for b in a.strides)
+        return s if dim is None else s[_dim(self, dim, "stride")]
 
     def data_ptr(self) -> int:
         return self._data.__array_interface__["data"][0]
@@ -145,11 +149,16 @@ class Tensor:
     def grad(self, value) -> None:
         if value is not None:
             if not isinstance(value, Tensor):
-                raise TypeError(f"grad: expected a Tensor or None, got {type(value).__name__}")
+                raise DTypeError(f"grad: expected a Tensor or None, got {type(value).__name__}")
             if value.shape != self.shape:
                 raise AutogradError(
                     f"grad: assigned grad has shape {tuple(value.shape)} but the tensor has "
                     f"shape {tuple(self.shape)}"
+                )
+            if value._data.dtype != self._data.dtype:
+                raise DTypeError(
+                    f"grad: assigned grad has dtype {value.dtype.name} but the tensor has "
+                    f"dtype {self.dtype.name}"
                 )
         self._grad = value
 
@@ -216,43 +225,41 @@ class Tensor:
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
-        if self._data.size != 1:
-            raise ValueError(
-                f"item: a tensor with {self._data.size} elements cannot be converted to a "
-                f"Python scalar (shape {tuple(self.shape)})"
-            )
-        return self._data.reshape(()).item()
+        return _scalar(self, "item")
 
     def tolist(self):
         return self._data.tolist()
 
     def __float__(self) -> float:
-        return float(self.item())
+        return float(_scalar(self, "float"))
 
     def __int__(self) -> int:
-        return int(self.item())
+        return int(_scalar(self, "int"))
 
     def __index__(self) -> int:
-        if self._data.dtype.kind not in "iub" or self._data.size != 1:
-            raise TypeError("only integer tensors of a single element can be used as an index")
-        return int(self.item())
+        if self._data.dtype.kind not in "iu" or self._data.size != 1:
+            raise DTypeError(
+                f"index: only integer tensors of a single element can be converted to an index "
+                f"(got {self.dtype.name} of shape {tuple(self.shape)})"
+            )
+        return int(self._data.reshape(()).item())
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise RuntimeError(
+            raise ShapeError(
                 f"bool: the truth value of a tensor with {self._data.size} elements is "
                 f"ambiguous (shape {tuple(self.shape)}); use .any() or .all()"
             )
-        return bool(self.item())
+        return bool(self._data.reshape(()).item())
 
     def __len__(self) -> int:
         if self._data.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
+            raise DTypeError("len() of a 0-d tensor")
         return self._data.shape[0]
 
     def __iter__(self):
         if self._data.ndim == 0:
-            raise TypeError("iteration over a 0-d tensor")
+            raise DTypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self._data.shape[0]))
 
     def __hash__(self) -> int:
@@ -265,6 +272,48 @@ class Tensor:
 
     def __reduce__(self):
         raise TypeError("ember tensors are not picklable: use ember.save (safetensors)")
+
+
+def _scalar(t: Tensor, name: str):
+    if t._data.size != 1:
+        raise ShapeError(
+            f"{name}: only one-element tensors can be converted to Python scalars; got "
+            f"{t._data.size} elements (shape {tuple(t.shape)})"
+        )
+    return t._data.reshape(()).item()
+
+
+def _dim(t: Tensor, dim: int, name: str) -> int:
+    n = t._data.ndim
+    if n == 0 or not -n <= dim < n:
+        have = f"range [{-n}, {n - 1}]" if n else "no dimensions"
+        raise EmberIndexError(f"{name}: dimension {dim} is out of range (the tensor has {have})")
+    return dim % n
+
+
+def _construct(t: Tensor, args: tuple, dtype) -> None:
+    """``Tensor(data)`` copies data into the default float dtype, ``Tensor(*sizes)`` makes a
+    zero-filled tensor of that shape, and ``Tensor(tensor)`` aliases ``tensor`` (as PyTorch's
+    legacy constructor)."""
+    from ember.core.creation import to_array
+
+    target = dtype if dtype is not None else D.get_default_dtype()
+    if all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
+        _init(t, np.zeros(tuple(int(a) for a in args) or (0,), D.as_dtype(target).np))
+        return
+    if len(args) != 1:
+        raise DTypeError(f"Tensor: expected data or sizes, got {args!r}")
+    data = args[0]
+    if isinstance(data, Tensor) and dtype is None:
+        from ember.ops.registry import OPS
+
+        alias = OPS["reshape"](data, shape=data.shape)  # a view that is part of the graph
+        for name in Tensor.__slots__[:-1]:
+            setattr(t, name, getattr(alias, name))
+        return
+    if not isinstance(data, (list, tuple, np.ndarray, Tensor)):
+        raise DTypeError(f"Tensor: data must be a sequence (got {type(data).__name__})")
+    _init(t, to_array(data, target))
 
 
 def _init(t: Tensor, data: np.ndarray) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ember.errors import ShapeError
+from ember.errors import EmberValueError, ShapeError
 from ember.ops import rules
 from ember.ops.registry import OPS, primitive
 
@@ -149,3 +149,53 @@ def nll_loss_scale(logp, target, weight, *, ignore_index):
 def nll_loss_keep(logp, target, *, ignore_index):
     """1 where the target is not ``ignore_index``, else 0, in the dtype of ``logp``."""
     return (target != ignore_index).astype(logp.dtype)
+
+
+# ---- binary cross entropy -------------------------------------------------------------------
+
+
+def _bce_checked(x):
+    if not ((x >= 0) & (x <= 1)).all():
+        raise EmberValueError("all elements of input should be between 0 and 1")
+    return _work(x)
+
+
+@primitive("binary_cross_entropy", shape=rules.broadcast, dtype=rules.same_dtype)
+def binary_cross_entropy(x, y, *, target_grad=False):
+    """``-(y log x + (1 - y) log(1 - x))`` with each log clamped at -100, as PyTorch does.
+
+    ``target_grad`` says whether the VJP must compute the gradient of ``y`` (saves two logs
+    per element in the common case of a constant target).
+    """
+    w = _bce_checked(x)
+    with np.errstate(divide="ignore"):
+        log_x = np.maximum(np.log(w), -100.0)
+        log_1mx = np.maximum(np.log1p(-w), -100.0)
+    out = log_1mx + y * (log_x - log_1mx)
+    return np.negative(out, out=out).astype(x.dtype, copy=False)
+
+
+@binary_cross_entropy.defvjp
+def _(g, out, x, y, *, target_grad=False):
+    gx = OPS["binary_cross_entropy_backward"](g, x, y)
+    if not target_grad:
+        return gx, None
+    # the loss is linear in y: its slope is loss(x, 1) - loss(x, 0)
+    bce = OPS["binary_cross_entropy"]
+    return gx, g * (bce(x, 1.0) - bce(x, 0.0))
+
+
+@primitive("binary_cross_entropy_backward", shape=rules.broadcast, dtype=rules.same_dtype)
+def binary_cross_entropy_backward(g, x, y):
+    """``g * (x - y) / max(x (1 - x), 1e-12)``: PyTorch's gradient of the clamped loss."""
+    w = _work(x)
+    return (g * (w - y) / np.maximum(w * (1 - w), 1e-12)).astype(x.dtype, copy=False)
+
+
+@binary_cross_entropy_backward.defvjp
+def _(gg, out, g, x, y):
+    # second order ignores the 1e-12 floor, which only acts within 1e-12 of 0 and 1
+    d = x * (1 - x)
+    r = gg / d
+    diff = x - y
+    return r * diff, r * g * (1 - diff * (1 - 2 * x) / d), -(r * g)

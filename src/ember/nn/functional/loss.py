@@ -1,5 +1,307 @@
-"""loss functions of ember.nn.functional."""
+"""Loss functions of ``ember.nn.functional``, with PyTorch's names, arguments and reductions.
+
+Every loss takes ``reduction='mean' | 'sum' | 'none'`` (and the deprecated ``size_average`` /
+``reduce`` flags where PyTorch still has them).
+
+>>> import ember
+>>> import ember.nn.functional as F
+>>> logits = ember.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 2.0]])
+>>> F.cross_entropy(logits, ember.tensor([0, 2]))
+tensor(0.2395)
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import math
+import warnings
+
+import numpy as np
+
+from ember.core.tensor import Tensor
+from ember.errors import DTypeError, EmberIndexError, EmberValueError, ShapeError
+from ember.ops import loss as P
+from ember.ops import reduce as R
+from ember.ops.rules import broadcast
+
+__all__ = ["cross_entropy", "nll_loss", "binary_cross_entropy"]
+
+_INT64 = np.dtype(np.int64)
+
+
+# ---- shared argument handling ---------------------------------------------------------------
+
+
+def _reduction(name: str, reduction: str, size_average=None, reduce=None, extra=()) -> str:
+    if size_average is not None or reduce is not None:
+        # PyTorch's legacy flags: reduce=False wins, then size_average picks mean or sum
+        if reduce is False:
+            return "none"
+        return "sum" if size_average is False else "mean"
+    if reduction not in ("none", "mean", "sum") + extra:
+        allowed = ", ".join(repr(r) for r in ("none", "mean", "sum") + extra)
+        raise EmberValueError(
+            f"{name}: {reduction!r} is not a valid value for reduction (expected one of "
+            f"{allowed})"
+        )
+    return reduction
+
+
+def _sum_all(loss):
+    return R.sum_(loss, axis=tuple(range(loss.ndim)), keepdims=False)
+
+
+def _mean_by(total, count):
+    # 0/0 is nan in PyTorch; multiplying avoids NumPy's divide warning
+    return total / count if count else total * math.nan
+
+
+def _reduce(loss, reduction: str):
+    if reduction == "none":
+        return loss
+    total = _sum_all(loss)
+    return total if reduction == "sum" else _mean_by(total, loss._data.size)
+
+
+def _float_input(name: str, what: str, x) -> None:
+    if not isinstance(x, Tensor):
+        raise DTypeError(f"{name}: expected {what} to be a Tensor, got {type(x).__name__}")
+    if x._data.dtype.kind != "f":
+        raise DTypeError(f"{name}: expected a floating-point {what}, got {x.dtype.name}")
+
+
+def _same_size(name: str, input, target, *, strict: bool = False):
+    """PyTorch's rule for elementwise losses: a target of another size warns and broadcasts
+    (raises when ``strict``)."""
+    if input.shape == target.shape:
+        return
+    if strict:
+        raise ShapeError(
+            f"{name}: target shape {tuple(target.shape)} must be the same as input shape "
+            f"{tuple(input.shape)}"
+        )
+    try:
+        broadcast(input.shape, target.shape)
+    except ShapeError as e:
+        raise ShapeError(f"{name}: input and target: {e}") from None
+    warnings.warn(
+        f"{name}: using a target size {tuple(target.shape)} that is different to the input "
+        f"size {tuple(input.shape)}; this will likely lead to incorrect results due to "
+        "broadcasting. Please ensure they have the same size.",
+        stacklevel=3,
+    )
+
+
+# ---- class-index targets ----------------------------------------------------------------------
+
+
+def _check_weight(name: str, weight, input, n_classes: int) -> None:
+    if weight is None:
+        return
+    _float_input(name, "weight", weight)
+    if weight.shape != (n_classes,):
+        raise ShapeError(
+            f"{name}: weight should have one entry per class ({n_classes}), got weight of "
+            f"shape {tuple(weight.shape)}"
+        )
+    if weight._data.dtype != input._data.dtype:
+        raise DTypeError(
+            f"{name}: weight dtype {weight.dtype.name} does not match input dtype "
+            f"{input.dtype.name}"
+        )
+
+
+def _check_classes(name: str, input, target, ignore_index: int) -> None:
+    """Class-index targets: int64, shape (N, d1, ...) for input (N, C, d1, ...), each in
+    [0, C) or equal to ignore_index."""
+    if target._data.dtype != _INT64:
+        raise DTypeError(
+            f"{name}: expected class-index targets of dtype int64, got {target.dtype.name}"
+        )
+    shape = input.shape[:1] + input.shape[2:]
+    if target.shape != shape:
+        raise ShapeError(
+            f"{name}: target shape {tuple(target.shape)} does not match input shape "
+            f"{tuple(input.shape)} (expected target shape {shape})"
+        )
+    t = target._data
+    n = input.shape[1]
+    if t.size and (t.min() < 0 or t.max() >= n):
+        bad = t[((t < 0) | (t >= n)) & (t != ignore_index)]
+        if bad.size:
+            raise EmberIndexError(
+                f"{name}: target {int(bad.flat[0])} is out of bounds for {n} classes "
+                f"(ignore_index={ignore_index})"
+            )
+
+
+def _batched(name: str, input, target, target_is_class: bool):
+    """(input, target) with a batch dim added to unbatched (C,) inputs."""
+    if not isinstance(target, Tensor):
+        raise DTypeError(f"{name}: expected target to be a Tensor, got {type(target).__name__}")
+    _float_input(name, "input", input)
+    if input.ndim == 0:
+        raise ShapeError(f"{name}: expected input of shape (C,) or (N, C, ...), got shape ()")
+    if input.ndim > 1:
+        return input, target
+    t_shape = () if target_is_class else input.shape
+    if target.shape != t_shape:
+        raise ShapeError(
+            f"{name}: target shape {tuple(target.shape)} does not match unbatched input shape "
+            f"{tuple(input.shape)} (expected target shape {t_shape})"
+        )
+    return input.reshape(1, -1), target.reshape((1,) + t_shape)
+
+
+def _nll(logp, target, weight, ignore_index, reduction, smoothing=0.0):
+    losses = P.nll_loss(logp, target, weight, ignore_index=ignore_index)
+    if smoothing:
+        n = logp.shape[1]
+        wl = logp if weight is None else logp * weight.reshape((n,) + (1,) * (logp.ndim - 2))
+        spread = R.sum_(wl, axis=(1,), keepdims=False)
+        spread = spread * P.nll_loss_keep(logp, target, ignore_index=ignore_index)
+        losses = losses * (1.0 - smoothing) - spread * (smoothing / n)
+    if reduction == "none":
+        return losses
+    total = _sum_all(losses)
+    if reduction == "sum":
+        return total
+    return total * P.nll_loss_scale(logp, target, weight, ignore_index=ignore_index)
+
+
+def _unbatch(loss, input, reduction):
+    return loss.reshape(()) if input.ndim == 1 and reduction == "none" else loss
+
+
+def nll_loss(
+    input,
+    target,
+    weight=None,
+    size_average=None,
+    ignore_index: int = -100,
+    reduce=None,
+    reduction: str = "mean",
+):
+    """Negative log likelihood of class-index ``target`` under log-probabilities ``input``.
+
+    ``input`` is (C,), (N, C) or (N, C, d1, ...); ``target`` holds int64 class indices of
+    shape (), (N,) or (N, d1, ...). ``weight`` (C,) rescales each class; targets equal to
+    ``ignore_index`` contribute nothing, and 'mean' divides by the total weight of the rest.
+
+    >>> import ember
+    >>> import ember.nn.functional as F
+    >>> F.nll_loss(ember.tensor([[-0.5, -1.0], [-2.0, -0.1]]), ember.tensor([0, 1]))
+    tensor(0.3000)
+    """
+    name = "nll_loss"
+    reduction = _reduction(name, reduction, size_average, reduce)
+    x, t = _batched(name, input, target, True)
+    _check_classes(name, x, t, ignore_index)
+    _check_weight(name, weight, x, x.shape[1])
+    return _unbatch(_nll(x, t, weight, ignore_index, reduction), input, reduction)
+
+
+def cross_entropy(
+    input,
+    target,
+    weight=None,
+    size_average=None,
+    ignore_index: int = -100,
+    reduce=None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+):
+    """Cross entropy between logits ``input`` and ``target`` (``log_softmax`` + ``nll_loss``).
+
+    ``target`` holds either class indices (int64, shape (N,) / (N, d1, ...) / () for an
+    unbatched (C,) input) or class probabilities (float, the shape of ``input``).
+    ``label_smoothing`` mixes the target with the uniform distribution, as in PyTorch.
+
+    >>> import ember
+    >>> import ember.nn.functional as F
+    >>> F.cross_entropy(ember.tensor([[0.0, 0.0]]), ember.tensor([[0.5, 0.5]]))
+    tensor(0.6931)
+    """
+    name = "cross_entropy"
+    reduction = _reduction(name, reduction, size_average, reduce)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise EmberValueError(
+            f"{name}: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}"
+        )
+    probs = isinstance(target, Tensor) and tuple(target.shape) == tuple(input.shape)
+    x, t = _batched(name, input, target, not probs)
+    _check_weight(name, weight, x, x.shape[1])
+    logp = P.log_softmax(x, axis=(1,))
+    if not probs:
+        _check_classes(name, x, t, ignore_index)
+        loss = _nll(logp, t, weight, ignore_index, reduction, label_smoothing)
+        return _unbatch(loss, input, reduction)
+    if t._data.dtype.kind != "f":
+        raise DTypeError(
+            f"{name}: expected floating-point class probabilities for a target of the input's "
+            f"shape {tuple(input.shape)}, got {target.dtype.name}"
+        )
+    return _unbatch(_soft_cross_entropy(logp, t, weight, reduction, label_smoothing), input, reduction)
+
+
+def _soft_cross_entropy(logp, target, weight, reduction, smoothing):
+    n = logp.shape[1]
+    if smoothing:
+        target = target * (1.0 - smoothing) + smoothing / n
+    prod = logp * target
+    if weight is not None:
+        prod = prod * weight.reshape((n,) + (1,) * (logp.ndim - 2))
+    losses = -R.sum_(prod, axis=(1,), keepdims=False)
+    if reduction == "none":
+        return losses
+    total = _sum_all(losses)
+    return total if reduction == "sum" else _mean_by(total, losses._data.size)
+
+
+# ---- binary targets ---------------------------------------------------------------------------
+
+
+def _check_pair_dtype(name: str, input, target) -> None:
+    _float_input(name, "input", input)
+    _float_input(name, "target", target)
+    if target._data.dtype != input._data.dtype:
+        raise DTypeError(
+            f"{name}: target dtype {target.dtype.name} does not match input dtype "
+            f"{input.dtype.name}"
+        )
+
+
+def _apply_weight(name: str, loss, weight, what: str = "weight"):
+    if weight is None:
+        return loss
+    _float_input(name, what, weight)
+    try:
+        fits = broadcast(weight.shape, loss.shape) == tuple(loss.shape)
+    except ShapeError:
+        fits = False
+    if not fits:
+        raise ShapeError(
+            f"{name}: {what} of shape {tuple(weight.shape)} cannot be broadcast to the loss "
+            f"shape {tuple(loss.shape)}"
+        )
+    return loss * weight
+
+
+def binary_cross_entropy(
+    input, target, weight=None, size_average=None, reduce=None, reduction: str = "mean"
+):
+    """Binary cross entropy between probabilities ``input`` (in [0, 1]) and ``target``.
+
+    Each log is clamped at -100, as in PyTorch, so a certain wrong answer costs 100, not inf.
+    ``weight`` rescales each element (it broadcasts to the input's shape).
+
+    >>> import ember
+    >>> import ember.nn.functional as F
+    >>> F.binary_cross_entropy(ember.tensor([0.5, 1.0]), ember.tensor([1.0, 0.0]))
+    tensor(50.3466)
+    """
+    name = "binary_cross_entropy"
+    reduction = _reduction(name, reduction, size_average, reduce)
+    _check_pair_dtype(name, input, target)
+    _same_size(name, input, target, strict=True)
+    loss = P.binary_cross_entropy(input, target, target_grad=target._rg)
+    return _reduce(_apply_weight(name, loss, weight), reduction)

@@ -66,6 +66,7 @@ from ember.dtypes import (
     set_default_dtype,
 )
 from ember.errors import AutogradError, DTypeError, EmberError, EmberIndexError, ShapeError
+from ember.io import CheckpointError, load, save
 from ember.ops import conv as _conv_ops
 from ember.ops import elementwise as _elementwise_ops
 from ember.ops import index as _index_ops

@@ -107,9 +107,10 @@ def as_dtype(dtype) -> DType:
     if isinstance(dtype, str) and dtype in _BY_NAME:
         return _BY_NAME[dtype]
     try:
-        return from_numpy_dtype(np.dtype(dtype))
+        np_dtype = np.dtype(dtype)
     except TypeError:
         raise DTypeError(f"unknown dtype {dtype!r}") from None
+    return from_numpy_dtype(np_dtype)
 
 
 def promote_np(a: np.dtype, b: np.dtype) -> np.dtype:

@@ -218,7 +218,7 @@ def squeeze(input, dim=None):
     if dim is None:
         new = tuple(n for n in shape if n != 1)
     else:
-        dims = _dims("squeeze", dim, len(shape)) if shape else ()
+        dims = _dims("squeeze", dim, len(shape))
         new = tuple(n for i, n in enumerate(shape) if n != 1 or i not in dims)
     return P.reshape(input, shape=new)
 

@@ -48,7 +48,7 @@ def apply(op, args, attrs):
     if check_rules[0]:
         verify_rules(op, args, attrs, out)
     t = _wrap(out)
-    if op.view and out.base is not None:
+    if op.view and out.base is not None and _is_view_of(out, arrays[0]):
         src = args[0]
         t._vc = src._vc
         t._base = src._base if src._base is not None else src
@@ -104,6 +104,14 @@ def _no_conversion(op, args) -> bool:
     if dt.kind != "f" and (float_scalar or op.float_inputs):
         return False
     return op.dtypes is None or dt in op.dtypes
+
+
+def _is_view_of(out: np.ndarray, src: np.ndarray) -> bool:
+    """Whether ``out`` views ``src``'s memory. NumPy points a view's ``base`` at the array that
+    owns the memory, while a copy made inside the forward (reshape of a non-contiguous array)
+    has a fresh temporary as its base."""
+    base = out.base
+    return base is src or (src.base is not None and base is src.base)
 
 
 def _record(op, out: Tensor, args, attrs) -> None:

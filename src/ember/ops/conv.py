@@ -1,3 +1,183 @@
-"""Convolution, pooling and resampling primitives (im2col + one GEMM per convolution)."""
+"""Convolution primitives: im2col + one GEMM per convolution, NCHW layout.
+
+Three primitives close over each other's VJPs, so gradients of any order exist:
+
+* ``conv2d(x, w[, b])``: the forward convolution (cross-correlation, as in PyTorch);
+* ``conv2d_input_grad(g, w)``: its adjoint in ``x`` (a transposed convolution, col2im);
+* ``conv2d_weight_grad(x, g)``: its adjoint in ``w``.
+
+The im2col buffer has layout ``(groups, C/groups * kh * kw, N * OH * Wc)`` so that every group
+is one batched GEMM call. With a horizontal stride of 1 the buffer is "wide" (``Wc`` is the
+padded input width, not the output width): each kernel offset is then one contiguous run of
+the flattened image, which copies at memory speed; the few extra columns are cropped from the
+output. float16 is computed in float32 (NumPy has no float16 GEMM) and rounded back.
+
+Padding is ``(top, bottom, left, right)``; a negative bottom/right (used by the VJPs) means the
+last rows/columns of the input are not read.
+"""
 
 from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ember.errors import DTypeError, ShapeError
+from ember.ops import rules
+from ember.ops.registry import OPS, needs_input_grad, primitive
+
+FLOATS = (np.float16, np.float32, np.float64)
+_F32 = np.dtype(np.float32)
+_F16 = np.dtype(np.float16)
+
+
+def out_len(n, k, s, lo, hi, d) -> int:
+    """Output length of a convolution along one axis."""
+    return (n + lo + hi - d * (k - 1) - 1) // s + 1
+
+
+def _need(o, k, s, d) -> int:
+    """Input extent (padding included) read by ``o`` outputs."""
+    return (o - 1) * s + d * (k - 1) + 1
+
+
+# ---- shape and dtype rules -------------------------------------------------------------------
+
+
+def _check_conv(x, w, groups):
+    if len(x) != 4 or len(w) != 4:
+        raise ShapeError(f"expected 4-D input and weight, got {rules.fmt(x)} and {rules.fmt(w)}")
+    if groups < 1 or w[0] % groups or x[1] != w[1] * groups:
+        raise ShapeError(
+            f"groups={groups} and weight of size {rules.fmt(w)} do not fit an input with "
+            f"{x[1]} channels {rules.fmt(x)}"
+        )
+
+
+def _conv_shape(x, w, *b, stride, padding, dilation, groups):
+    _check_conv(x, w, groups)
+    if b and tuple(b[0]) != (w[0],):
+        raise ShapeError(f"expected bias of shape ({w[0]},), got {rules.fmt(b[0])}")
+    oh = out_len(x[2], w[2], stride[0], padding[0], padding[1], dilation[0])
+    ow = out_len(x[3], w[3], stride[1], padding[2], padding[3], dilation[1])
+    if oh < 1 or ow < 1:
+        raise ShapeError(
+            f"kernel {rules.fmt(w[2:])} (dilation {dilation}) is larger than the padded "
+            f"input {(x[2] + padding[0] + padding[1], x[3] + padding[2] + padding[3])}"
+        )
+    return (x[0], w[0], oh, ow)
+
+
+def _input_grad_shape(g, w, *, size, stride, padding, dilation, groups):
+    if len(g) != 4 or len(w) != 4 or g[1] != w[0] or groups < 1 or w[0] % groups:
+        raise ShapeError(
+            f"gradient {rules.fmt(g)} does not fit weight {rules.fmt(w)} with groups={groups}"
+        )
+    return (g[0], w[1] * groups) + tuple(size)
+
+
+def _weight_grad_shape(x, g, *, kernel, stride, padding, dilation, groups):
+    if len(x) != 4 or len(g) != 4 or x[0] != g[0] or x[1] % groups or g[1] % groups:
+        raise ShapeError(
+            f"input {rules.fmt(x)} and gradient {rules.fmt(g)} do not fit groups={groups}"
+        )
+    return (g[1], x[1] // groups) + tuple(kernel)
+
+
+def _same_float(*dts, **_):
+    t = [d for d in dts if isinstance(d, np.dtype)]
+    if any(d != t[0] for d in t):
+        raise DTypeError(f"expected inputs of one dtype, got {', '.join(str(d) for d in t)}")
+    return t[0]
+
+
+def _check_dtypes(*arrays):
+    dt = arrays[0].dtype
+    for a in arrays[1:]:
+        if a.dtype != dt:
+            raise _same_float(*(a.dtype for a in arrays))
+
+
+# ---- im2col / col2im -------------------------------------------------------------------------
+
+
+def _wide(sw, ow, wb) -> bool:
+    """Use the wide layout when the horizontal stride is 1 and few columns are wasted."""
+    return sw == 1 and wb <= 2 * ow + 2
+
+
+def _padded(x, hb, wb, pt, pl, fill=0.0, tail=0):
+    """``x`` placed at (pt, pl) in a (N, C, hb, wb) buffer (plus ``tail`` spare elements)."""
+    n, c, h, w = x.shape
+    flat = np.empty(n * c * hb * wb + tail, x.dtype)
+    buf = flat[: n * c * hb * wb].reshape(n, c, hb, wb)
+    rows, cols = min(h, hb - pt), min(w, wb - pl)
+    if pt or pl or rows < hb or cols < wb:
+        buf.fill(fill)
+    buf[:, :, pt : pt + rows, pl : pl + cols] = x[:, :, :rows, :cols]
+    flat[n * c * hb * wb :] = fill
+    return flat, buf
+
+
+def im2col(x, kh, kw, oh, ow, stride, pt, pl, dilation, groups):
+    """Columns of ``x`` as ``(groups, Kg, N * oh * wc)`` and the row width ``wc``."""
+    n, c = x.shape[:2]
+    (sh, sw), (dh, dw) = stride, dilation
+    hb, wb = _need(oh, kh, sh, dh), _need(ow, kw, sw, dw)
+    if _wide(sw, ow, wb):
+        flat, _ = _padded(x, hb, wb, pt, pl, tail=dw * (kw - 1) + wb)
+        it = flat.itemsize
+        shape, wc = (c, kh, kw, n, oh, wb), wb
+        strides = (hb * wb * it, dh * wb * it, dw * it, c * hb * wb * it, sh * wb * it, it)
+        view = as_strided(flat, shape, strides)
+    else:
+        x = _padded(x, hb, wb, pt, pl)[1] if (pt or pl or x.shape[2] < hb or x.shape[3] < wb) else x
+        s = x.strides
+        shape, wc = (c, kh, kw, n, oh, ow), ow
+        strides = (s[1], dh * s[2], dw * s[3], s[0], sh * s[2], sw * s[3])
+        view = as_strided(x, shape, strides)
+    cols = np.empty(shape, x.dtype)
+    np.copyto(cols, view)
+    return cols.reshape(groups, -1, n * oh * wc), wc
+
+
+def col2im(cols, xshape, kh, kw, oh, ow, wc, stride, pt, pl, dilation):
+    """Sum the columns ``(C, kh, kw, N, oh, wc)`` back into an image of ``xshape``."""
+    n, c, h, w = xshape
+    (sh, sw), (dh, dw) = stride, dilation
+    hb, wb = max(_need(oh, kh, sh, dh), pt + h), max(_need(ow, kw, sw, dw), pl + w)
+    cols = cols.reshape(c, kh, kw, n, oh, wc)
+    if wc != ow:  # wide layout: each offset adds one strided run of the flat buffer
+        flat = np.zeros(n * c * hb * wb + wc, cols.dtype)
+        it = flat.itemsize
+        for i in range(kh):
+            for j in range(kw):
+                off = i * dh * wb + j * dw
+                dst = as_strided(flat[off:], (c, n, oh, wc), (hb * wb * it, c * hb * wb * it,
+                                                              sh * wb * it, it))
+                dst += cols[:, i, j]
+        img = flat[: n * c * hb * wb].reshape(n, c, hb, wb)
+    else:
+        img = np.zeros((n, c, hb, wb), cols.dtype)
+        t = img.transpose(1, 0, 2, 3)
+        for i in range(kh):
+            for j in range(kw):
+                r, q = i * dh, j * dw
+                t[:, :, r : r + sh * (oh - 1) + 1 : sh, q : q + sw * (ow - 1) + 1 : sw] += cols[
+                    :, i, j
+                ]
+    return img[:, :, pt : pt + h, pl : pl + w]
+
+
+def _grad_columns(g, wc, groups):
+    """The output gradient as ``(groups, O/groups, N * oh * wc)``, zero in the wide columns."""
+    n, o, oh, ow = g.shape
+    if wc == ow:
+        gt = np.ascontiguousarray(g.transpose(1, 0, 2, 3))
+    else:
+        gt = np.zeros((o, n, oh, wc), g.dtype)
+        gt[..., :ow] = g.transpose(1, 0, 2, 3)
+    return gt.reshape(groups, o // groups, n * oh * wc)
+
+
+def _to32(*arrays):
+    return [a.astype(_F32) if a.dtype == _F16 else a for a in arrays]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ember.errors import ShapeError
@@ -79,3 +81,247 @@ def _(g, out, a, b):
     if b.ndim == 1:
         gb = reshape(gb, shape=gb.shape[:-1])
     return ga, gb
+
+
+# ---- einsum --------------------------------------------------------------------------------
+#
+# The primitive takes a canonical equation: explicit output, no ellipsis, every dimension named
+# by a letter. ``parse_einsum`` (used by the API) turns a user equation into that form, so the
+# forward, the rules and the VJP never deal with ellipses or implicit outputs.
+
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _split(equation: str):
+    lhs, out = equation.split("->")
+    return lhs.split(","), out
+
+
+def _einsum_sizes(shapes, equation):
+    """Letter -> size (size-1 dims broadcast, as in PyTorch), validating ranks and sizes."""
+    ins, _ = _split(equation)
+    if len(ins) != len(shapes):
+        raise ShapeError(
+            f"equation {equation!r} names {len(ins)} operands but {len(shapes)} were given"
+        )
+    sizes = {}
+    for k, (sub, shape) in enumerate(zip(ins, shapes)):
+        if len(sub) != len(shape):
+            raise ShapeError(
+                f"the number of subscripts in the equation ({len(sub)}) does not match the "
+                f"number of dimensions ({len(shape)}) of operand {k} with shape {tuple(shape)}"
+            )
+        local = {}
+        for c, n in zip(sub, shape):
+            if local.setdefault(c, n) != n:
+                raise ShapeError(
+                    f"subscript {c} is repeated for operand {k} (shape {tuple(shape)}) but the "
+                    f"sizes don't match, {local[c]} != {n}"
+                )
+            prev = sizes.get(c)
+            if prev is None or prev == 1:
+                sizes[c] = n
+            elif n != 1 and n != prev:
+                raise ShapeError(
+                    f"subscript {c} has size {n} for operand {k} (shape {tuple(shape)}) which "
+                    f"does not broadcast with previously seen size {prev}"
+                )
+    return sizes
+
+
+def _einsum_shape(*shapes, equation):
+    sizes = _einsum_sizes(shapes, equation)
+    return tuple(sizes[c] for c in _split(equation)[1])
+
+
+def _einsum_dtype(*dts, equation):
+    if len(set(dts)) > 1:
+        from ember.errors import DTypeError
+
+        raise DTypeError(
+            "expected all operands to have the same dtype, got " + ", ".join(map(str, dts))
+        )
+    return dts[0]
+
+
+def _pair_by_matmul(a, b, sa, sb, so):
+    """Contract two operands with one (batched) GEMM, or None when the pattern does not fit
+    (repeated subscripts, broadcast size-1 dims, nothing to contract)."""
+    if len(set(sa)) != len(sa) or len(set(sb)) != len(sb):
+        return None
+    da, db = dict(zip(sa, a.shape)), dict(zip(sb, b.shape))
+    if any(da[c] != db[c] for c in da if c in db):
+        return None
+    only_a = [c for c in sa if c not in db and c not in so]
+    only_b = [c for c in sb if c not in da and c not in so]
+    if only_a:
+        a = a.sum(axis=tuple(sa.index(c) for c in only_a))
+        sa = "".join(c for c in sa if c not in only_a)
+    if only_b:
+        b = b.sum(axis=tuple(sb.index(c) for c in only_b))
+        sb = "".join(c for c in sb if c not in only_b)
+    batch = [c for c in so if c in da and c in db]
+    contr = [c for c in sa if c in db and c not in so]
+    if not contr:
+        return None
+    left = [c for c in sa if c not in db]
+    right = [c for c in sb if c not in da]
+    size = math.prod
+    nb, nl, nk, nr = (
+        size(da[c] for c in batch),
+        size(da[c] for c in left),
+        size(da[c] for c in contr),
+        size(db[c] for c in right),
+    )
+    a3 = a.transpose([sa.index(c) for c in batch + left + contr]).reshape(nb, nl, nk)
+    b3 = b.transpose([sb.index(c) for c in batch + contr + right]).reshape(nb, nk, nr)
+    c3 = np.matmul(a3[0], b3[0])[None] if nb == 1 else np.matmul(a3, b3)
+    got = batch + left + right
+    res = c3.reshape([da[c] for c in batch + left] + [db[c] for c in right])
+    return res.transpose([got.index(c) for c in so])
+
+
+def _contract(equation, arrays):
+    if len(arrays) == 2:
+        ins, so = _split(equation)
+        res = _pair_by_matmul(arrays[0], arrays[1], ins[0], ins[1], so)
+        if res is not None:
+            return res
+    opt = "greedy" if len(arrays) > 2 else False
+    res = np.asarray(np.einsum(equation, *arrays, optimize=opt))
+    if len(arrays) == 1 and np.may_share_memory(res, arrays[0]):
+        res = res.copy()  # einsum returns views (transposes, diagonals): outputs own their data
+    return res
+
+
+@primitive(
+    "einsum",
+    shape=_einsum_shape,
+    dtype=_einsum_dtype,
+    dtypes=(np.float16, np.float32, np.float64, np.int32, np.int64),
+)
+def einsum(*operands, equation):
+    """Einstein summation over a canonical ``equation`` (explicit output, no ellipsis).
+
+    Two-operand contractions go through one batched GEMM (NumPy's einsum loops are far
+    slower than BLAS); other patterns use ``np.einsum``.
+    """
+    dts = {a.dtype for a in operands}
+    if len(dts) > 1:
+        raise _einsum_dtype(*[a.dtype for a in operands], equation=equation)
+    _einsum_sizes([a.shape for a in operands], equation)
+    return _contract(equation, operands)
+
+
+def _np_dtype(a):
+    dt = a.dtype
+    return getattr(dt, "np", dt)
+
+
+@einsum.defvjp
+def _(g, out, *ops, equation):
+    ins, so = _split(equation)
+    free = [c for c in _LETTERS if c not in equation]
+    return tuple(_einsum_grad(g, ops, ins, so, k, free) for k in range(len(ops)))
+
+
+def _einsum_grad(g, ops, ins, so, k, free):
+    """d/d(operand k): contract g with the other operands onto operand k's subscripts.
+
+    A subscript repeated in operand k (a diagonal) gets a fresh letter tied to the first by an
+    identity matrix; a subscript found nowhere else (summed away) is restored by expanding."""
+    sub = list(ins[k])
+    terms = [so] + [s for j, s in enumerate(ins) if j != k]
+    arrays = [g] + [a for j, a in enumerate(ops) if j != k]
+    seen = set()
+    for pos, c in enumerate(sub):
+        if c in seen:
+            if not free:
+                raise ShapeError("einsum: too many subscripts to differentiate the equation")
+            sub[pos] = fresh = free.pop()
+            n = ops[k].shape[pos]
+            terms.append(c + fresh)
+            arrays.append(np.eye(n, dtype=_np_dtype(g)))
+        seen.add(c)
+    present = set("".join(terms))
+    target = "".join(c for c in sub if c in present)
+    r = OPS["einsum"](*arrays, equation=",".join(terms) + "->" + target)
+    if len(target) == len(sub):
+        return r
+    it = iter(r.shape)
+    keep = [next(it) if c in present else 1 for c in sub]
+    full = [n if c in present else m for c, n, m in zip(sub, keep, ops[k].shape)]
+    return OPS["expand"](OPS["reshape"](r, shape=tuple(keep)), shape=tuple(full))
+
+
+def parse_einsum(equation: str, ndims) -> str:
+    """The canonical equation for a user ``equation`` over operands of ``ndims`` dimensions:
+    ellipses replaced by letters (right-aligned, broadcast), the implicit output made explicit.
+    Raises ShapeError naming the problem, as PyTorch's einsum does."""
+    eq = equation.replace(" ", "")
+    lhs, arrow, out = eq.partition("->")
+    for i, ch in enumerate(eq):
+        if not (ch in _LETTERS or ch in ".,") and not (ch in "->" and arrow):
+            raise ShapeError(
+                f"einsum: invalid subscript {ch!r} at index {i} of the equation {equation!r}; "
+                "subscripts must be in [a-zA-Z]"
+            )
+    if "-" in out or ">" in out or ("-" in lhs or ">" in lhs):
+        raise ShapeError(f"einsum: the equation {equation!r} has more than one '->'")
+    terms = lhs.split(",")
+    if len(terms) != len(ndims):
+        more = "more" if len(ndims) > len(terms) else "fewer"
+        raise ShapeError(
+            f"einsum: {more} operands were provided ({len(ndims)}) than the equation "
+            f"{equation!r} specifies ({len(terms)})"
+        )
+    parsed = [_parse_term(t, n, k, equation) for k, (t, n) in enumerate(zip(terms, ndims))]
+    n_ell = max((e for _, e in parsed), default=0)
+    free = [c for c in _LETTERS if c not in eq]
+    if len(free) < n_ell:
+        raise ShapeError(f"einsum: too many dimensions for the equation {equation!r}")
+    ell = "".join(free[:n_ell])
+    canon = [t.replace("...", ell[n_ell - e :]) for (t, e) in parsed]
+    return ",".join(canon) + "->" + _output(out if arrow else None, canon, ell, equation)
+
+
+def _parse_term(term, ndim, k, equation):
+    if "." in term.replace("...", "", 1) or term.count("...") > 1:
+        raise ShapeError(
+            f"einsum: operand {k} term {term!r} of {equation!r} has a stray '.' or more than "
+            "one ellipsis"
+        )
+    n_letters = len(term.replace("...", ""))
+    if "..." in term:
+        if n_letters > ndim:
+            raise ShapeError(
+                f"einsum: the number of subscripts in the equation ({n_letters}) is more than "
+                f"the number of dimensions ({ndim}) for operand {k}"
+            )
+        return term, ndim - n_letters
+    if n_letters != ndim:
+        raise ShapeError(
+            f"einsum: the number of subscripts in the equation ({n_letters}) does not match "
+            f"the number of dimensions ({ndim}) for operand {k} and no ellipsis was given"
+        )
+    return term, 0
+
+
+def _output(out, canon, ell, equation):
+    letters = "".join(canon)
+    if out is None:
+        once = sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ell)
+        return ell + "".join(once)
+    if "." in out.replace("...", "", 1) or out.count("...") > 1:
+        raise ShapeError(f"einsum: the output of {equation!r} has a stray '.' or two ellipses")
+    for c in out.replace("...", ""):
+        if c not in letters:
+            raise ShapeError(
+                f"einsum: output subscript {c} does not appear in the equation {equation!r} "
+                "for any input operand"
+            )
+        if out.count(c) > 1:
+            raise ShapeError(
+                f"einsum: output subscript {c} appears more than once in the output of {equation!r}"
+            )
+    return out.replace("...", ell)

@@ -33,7 +33,8 @@ def softmax(x, *, axis):
     if x.size == 0:
         return x.copy()
     w = _work(x)
-    e = w - np.max(w, axis=axis, keepdims=True)
+    e = np.subtract(w, np.max(w, axis=axis, keepdims=True), out=None)
+    e = e if axis else np.asarray(e)  # a 0-dim difference is a NumPy scalar
     np.exp(e, out=e)
     e /= np.sum(e, axis=axis, keepdims=True)
     return e.astype(x.dtype, copy=False)
@@ -54,8 +55,8 @@ def log_softmax(x, *, axis):
         return x.copy()
     w = _work(x)
     s = w - np.max(w, axis=axis, keepdims=True)
-    s -= np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
-    return s.astype(x.dtype, copy=False)
+    s = s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
+    return np.asarray(s).astype(x.dtype, copy=False)
 
 
 @log_softmax.defvjp

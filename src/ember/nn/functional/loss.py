@@ -40,8 +40,7 @@ def _reduction(name: str, reduction: str, size_average=None, reduce=None, extra=
     if reduction not in ("none", "mean", "sum") + extra:
         allowed = ", ".join(repr(r) for r in ("none", "mean", "sum") + extra)
         raise EmberValueError(
-            f"{name}: {reduction!r} is not a valid value for reduction (expected one of "
-            f"{allowed})"
+            f"{name}: {reduction!r} is not a valid value for reduction (expected one of {allowed})"
         )
     return reduction
 
@@ -240,7 +239,9 @@ def cross_entropy(
             f"{name}: expected floating-point class probabilities for a target of the input's "
             f"shape {tuple(input.shape)}, got {target.dtype.name}"
         )
-    return _unbatch(_soft_cross_entropy(logp, t, weight, reduction, label_smoothing), input, reduction)
+    return _unbatch(
+        _soft_cross_entropy(logp, t, weight, reduction, label_smoothing), input, reduction
+    )
 
 
 def _soft_cross_entropy(logp, target, weight, reduction, smoothing):

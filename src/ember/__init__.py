@@ -10,7 +10,7 @@
 
 # Importing dispatch installs the eager dispatcher into the op registry; importing the op
 # families registers their primitives; the api modules attach Tensor methods.
-from ember import autograd, nn, optim
+from ember import autograd, data, nn, optim
 from ember import dtypes as _dtypes
 from ember.api._exports import *
 from ember.core import dispatch as _dispatch

@@ -48,51 +48,72 @@ CASES = [
     case("transpose_0_1", lambda x: x.transpose(1, 0), shapes=ND2),
     case("swapaxes", lambda x: x.swapaxes(-1, -2), shapes=ND2),
     case("swapdims", lambda x: x.swapdims(0, 1), shapes=ND2),
-    case("fn_transpose", lambda x: ember.transpose(x, 0, 1), lambda x: torch.transpose(x, 0, 1),
-         shapes=ND2),
+    case(
+        "fn_transpose",
+        lambda x: ember.transpose(x, 0, 1),
+        lambda x: torch.transpose(x, 0, 1),
+        shapes=ND2,
+    ),
     # flatten / unflatten / squeeze / unsqueeze
     case("flatten", lambda x: x.flatten()),
     case("flatten_1", lambda x: x.flatten(1), shapes=ND2),
     case("flatten_neg", lambda x: x.flatten(-2, -1), shapes=ND2),
     case("flatten_same", lambda x: x.flatten(0, 0), shapes=ND1),
-    case("fn_flatten", lambda x: ember.flatten(x, 0, 1), lambda x: torch.flatten(x, 0, 1),
-         shapes=ND2),
-    case("unflatten", lambda x: x.unflatten(-1, (2, -1)),
-         shapes=[((4,),), ((3, 4),), ((0, 6),), ((2, 3, 2),)]),
+    case(
+        "fn_flatten", lambda x: ember.flatten(x, 0, 1), lambda x: torch.flatten(x, 0, 1), shapes=ND2
+    ),
+    case(
+        "unflatten",
+        lambda x: x.unflatten(-1, (2, -1)),
+        shapes=[((4,),), ((3, 4),), ((0, 6),), ((2, 3, 2),)],
+    ),
     case("unflatten_0", lambda x: x.unflatten(0, (1, 3, 1)), shapes=[((3,),), ((3, 2),)]),
-    case("squeeze", lambda x: x.squeeze(), shapes=[((),), ((1, 3, 1),), ((1,),), ((0, 1),),
-                                                   ((2, 3),)]),
+    case(
+        "squeeze",
+        lambda x: x.squeeze(),
+        shapes=[((),), ((1, 3, 1),), ((1,),), ((0, 1),), ((2, 3),)],
+    ),
     case("squeeze_dim", lambda x: x.squeeze(0), shapes=[((),), ((1, 3),), ((3, 1),), ((0, 1),)]),
     case("squeeze_neg", lambda x: x.squeeze(-1), shapes=[((1, 3, 1),), ((3, 2),)]),
     case("squeeze_tuple", lambda x: x.squeeze((0, -1)), shapes=[((1, 3, 1),), ((1, 3, 2),)]),
-    case("fn_squeeze", lambda x: ember.squeeze(x, 1), lambda x: torch.squeeze(x, 1),
-         shapes=[((2, 1, 3),)]),
+    case(
+        "fn_squeeze",
+        lambda x: ember.squeeze(x, 1),
+        lambda x: torch.squeeze(x, 1),
+        shapes=[((2, 1, 3),)],
+    ),
     case("unsqueeze", lambda x: x.unsqueeze(0)),
     case("unsqueeze_end", lambda x: x.unsqueeze(-1)),
     case("unsqueeze_mid", lambda x: x.unsqueeze(1), shapes=ND1),
     case("unsqueeze_neg", lambda x: x.unsqueeze(-2), shapes=ND1),
     # movedim
     case("movedim", lambda x: x.movedim(0, -1), shapes=ND1),
-    case("movedim_tuple", lambda x: x.movedim((0, 1), (2, 0)), shapes=[((2, 3, 4),),
-                                                                        ((2, 0, 3),)]),
-    case("moveaxis", lambda x: ember.moveaxis(x, -1, 0), lambda x: torch.moveaxis(x, -1, 0),
-         shapes=ND1),
+    case("movedim_tuple", lambda x: x.movedim((0, 1), (2, 0)), shapes=[((2, 3, 4),), ((2, 0, 3),)]),
+    case(
+        "moveaxis",
+        lambda x: ember.moveaxis(x, -1, 0),
+        lambda x: torch.moveaxis(x, -1, 0),
+        shapes=ND1,
+    ),
     # repeat / tile / repeat_interleave
-    case("repeat", lambda x: x.repeat(2, 1, 3), shapes=[((),), ((4,),), ((2, 3),), ((0, 2),),
-                                                          ((2, 1, 3),)]),
+    case(
+        "repeat",
+        lambda x: x.repeat(2, 1, 3),
+        shapes=[((),), ((4,),), ((2, 3),), ((0, 2),), ((2, 1, 3),)],
+    ),
     case("repeat_zero", lambda x: x.repeat(0, 2), shapes=[((3,),), ((2, 3),)]),
     case("repeat_ones", lambda x: x.repeat(1, 1), shapes=[((1,),), ((2, 3),)]),
     case("tile", lambda x: x.tile(2), shapes=SHAPES),
     case("tile_long", lambda x: x.tile((2, 1, 2)), shapes=[((3,),), ((2, 3),), ((0, 2),)]),
-    case("fn_tile", lambda x: ember.tile(x, (3, 2)), lambda x: torch.tile(x, (3, 2)),
-         shapes=ND1),
+    case("fn_tile", lambda x: ember.tile(x, (3, 2)), lambda x: torch.tile(x, (3, 2)), shapes=ND1),
     case("repeat_interleave", lambda x: x.repeat_interleave(3), shapes=SHAPES),
     case("repeat_interleave_dim", lambda x: x.repeat_interleave(2, dim=1), shapes=ND2),
     case("repeat_interleave_neg", lambda x: x.repeat_interleave(2, -1), shapes=ND1),
     case("repeat_interleave_one", lambda x: x.repeat_interleave(1, 0), shapes=ND1),
     case("repeat_interleave_zero", lambda x: x.repeat_interleave(0, 0), shapes=ND1),
-    case("repeat_interleave_single", lambda x: x.repeat_interleave(4, 0),
-         shapes=[((1,),), ((1, 3),)]),
+    case(
+        "repeat_interleave_single", lambda x: x.repeat_interleave(4, 0), shapes=[((1,),), ((1, 3),)]
+    ),
     # flip / roll
     case("flip", lambda x: x.flip(0), shapes=ND1),
     case("flip_many", lambda x: x.flip(0, -1), shapes=ND2),
@@ -120,8 +141,12 @@ CASES = [
     case("diagonal_far", lambda x: x.diagonal(9), shapes=ND2),
     case("diagonal_dims", lambda x: x.diagonal(0, 2, 0), shapes=[((2, 3, 4),), ((2, 0, 3),)]),
     case("diag_vector", lambda x: x.diag(), shapes=[((3,),), ((0,),)]),
-    case("diag_vector_offset", lambda x: ember.diag(x, -2), lambda x: torch.diag(x, -2),
-         shapes=[((3,),), ((1,),)]),
+    case(
+        "diag_vector_offset",
+        lambda x: ember.diag(x, -2),
+        lambda x: torch.diag(x, -2),
+        shapes=[((3,),), ((1,),)],
+    ),
     case("diag_matrix", lambda x: x.diag(1), shapes=[((3, 4),), ((4, 3),), ((0, 2),)]),
     case("diag_embed", lambda x: x.diag_embed(), shapes=ND1),
     case("diag_embed_dims", lambda x: x.diag_embed(1, 0, 2), shapes=ND1),
@@ -135,76 +160,182 @@ CASES = [
     case("split_big", lambda x: x.split(9, 0), shapes=ND1),
     case("split_sizes", lambda x: x.split([1, 0, 2], 1), shapes=[((2, 3),), ((0, 3, 2),)]),
     case("split_one_piece", lambda x: x.split(2)[1], shapes=[((5,),), ((4, 3),)]),
-    case("fn_split", lambda x: ember.split(x, [3, 2]), lambda x: torch.split(x, [3, 2]),
-         shapes=[((5,),), ((5, 2),)]),
-    case("split_with_sizes", lambda x: x.split_with_sizes([1, 2], -1), shapes=[((3,),),
-                                                                               ((2, 3),)]),
+    case(
+        "fn_split",
+        lambda x: ember.split(x, [3, 2]),
+        lambda x: torch.split(x, [3, 2]),
+        shapes=[((5,),), ((5, 2),)],
+    ),
+    case("split_with_sizes", lambda x: x.split_with_sizes([1, 2], -1), shapes=[((3,),), ((2, 3),)]),
     case("chunk", lambda x: x.chunk(3), shapes=ND1 + [((6,),), ((7, 2),)]),
-    case("chunk_dim", lambda x: x.chunk(4, -1), shapes=[((5,),), ((3, 4),), ((2, 3, 6),),
-                                                         ((2, 0),)]),
+    case(
+        "chunk_dim", lambda x: x.chunk(4, -1), shapes=[((5,),), ((3, 4),), ((2, 3, 6),), ((2, 0),)]
+    ),
     case("chunk_many", lambda x: x.chunk(9, 0), shapes=ND1),
-    case("chunk_used_twice", lambda x: x.chunk(2)[0] * 2 + x.chunk(2)[1],
-         shapes=[((4,),), ((4, 3),)], dtypes=("float16", "float32", "float64", "int64")),
+    case(
+        "chunk_used_twice",
+        lambda x: x.chunk(2)[0] * 2 + x.chunk(2)[1],
+        shapes=[((4,),), ((4, 3),)],
+        dtypes=("float16", "float32", "float64", "int64"),
+    ),
     case("unbind", lambda x: x.unbind(), shapes=ND1),
     case("unbind_dim", lambda x: x.unbind(-1), shapes=[((3, 4),), ((2, 3, 4),), ((0, 2),)]),
     case("fn_unbind", lambda x: ember.unbind(x, 1), lambda x: torch.unbind(x, 1), shapes=ND2),
-    case("fn_narrow", lambda x: ember.narrow(x, 1, 0, 2), lambda x: torch.narrow(x, 1, 0, 2),
-         shapes=[((3, 4),)]),
-    case("fn_chunk", lambda x: ember.chunk(x, 2, 1), lambda x: torch.chunk(x, 2, 1),
-         shapes=[((3, 4),)]),
+    case(
+        "fn_narrow",
+        lambda x: ember.narrow(x, 1, 0, 2),
+        lambda x: torch.narrow(x, 1, 0, 2),
+        shapes=[((3, 4),)],
+    ),
+    case(
+        "fn_chunk",
+        lambda x: ember.chunk(x, 2, 1),
+        lambda x: torch.chunk(x, 2, 1),
+        shapes=[((3, 4),)],
+    ),
     # contiguous
     case("contiguous", lambda x: x.T.contiguous(), shapes=ND2),
 ]
 
 JOIN = [
-    OpCase("cat", lambda a, b: ember.cat([a, b]), lambda a, b: torch.cat([a, b]), dtypes=ALL,
-           shapes=[((2,), (3,)), ((2, 3), (4, 3)), ((0, 3), (2, 3)), ((2, 3), (0, 3))]),
-    OpCase("cat_dim", lambda a, b: ember.cat((a, b), dim=-1),
-           lambda a, b: torch.cat((a, b), dim=-1), dtypes=ALL,
-           shapes=[((2, 3), (2, 1)), ((2, 3, 4), (2, 3, 0)), ((0, 3), (0, 2))]),
-    OpCase("cat_three", lambda a, b, c: ember.cat([a, b, c], 1),
-           lambda a, b, c: torch.cat([a, b, c], 1), shapes=[((2, 3, 4), (2, 1, 4), (2, 2, 4))]),
-    OpCase("cat_one", lambda a: ember.cat([a]), lambda a: torch.cat([a]), dtypes=ALL,
-           shapes=[((3,),), ((2, 3),)]),
-    OpCase("cat_skips_empty", lambda a, b: ember.cat([a, b], 1),
-           lambda a, b: torch.cat([a, b], 1), shapes=[((0,), (2, 3)), ((2, 3), (0,))]),
-    OpCase("cat_all_empty", lambda a, b: ember.cat([a, b], 5),
-           lambda a, b: torch.cat([a, b], 5), shapes=[((0,), (0,))]),
-    OpCase("cat_same_tensor", lambda a: ember.cat([a, a * 2, a]),
-           lambda a: torch.cat([a, a * 2, a]), shapes=[((2, 3),)]),
-    OpCase("concat", lambda a, b: ember.concat([a, b], 1), lambda a, b: torch.concat([a, b], 1),
-           shapes=[((2, 3), (2, 2))]),
-    OpCase("concatenate", lambda a, b: ember.concatenate([a, b], axis=0),
-           lambda a, b: torch.concatenate([a, b], axis=0), shapes=[((2, 3), (2, 3))]),
-    OpCase("stack", lambda a, b: ember.stack([a, b]), lambda a, b: torch.stack([a, b]),
-           dtypes=ALL, shapes=[((), ()), ((3,), (3,)), ((2, 3), (2, 3)), ((0, 2), (0, 2))]),
-    OpCase("stack_dim", lambda a, b, c: ember.stack((a, b, c), -1),
-           lambda a, b, c: torch.stack((a, b, c), -1),
-           shapes=[((), (), ()), ((2, 3), (2, 3), (2, 3))]),
-    OpCase("stack_mid", lambda a, b: ember.stack([a, b], 1), lambda a, b: torch.stack([a, b], 1),
-           shapes=[((2, 3), (2, 3))]),
-    OpCase("hstack", lambda a, b: ember.hstack([a, b]), lambda a, b: torch.hstack([a, b]),
-           dtypes=ALL, shapes=[((), (2,)), ((2,), (3,)), ((2, 3), (2, 1))]),
-    OpCase("vstack", lambda a, b: ember.vstack([a, b]), lambda a, b: torch.vstack([a, b]),
-           dtypes=ALL, shapes=[((), ()), ((3,), (3,)), ((2, 3), (3,)), ((1, 2, 3), (2, 2, 3))]),
-    OpCase("dstack", lambda a, b: ember.dstack([a, b]), lambda a, b: torch.dstack([a, b]),
-           shapes=[((), ()), ((3,), (3,)), ((2, 3), (2, 3, 2))]),
+    OpCase(
+        "cat",
+        lambda a, b: ember.cat([a, b]),
+        lambda a, b: torch.cat([a, b]),
+        dtypes=ALL,
+        shapes=[((2,), (3,)), ((2, 3), (4, 3)), ((0, 3), (2, 3)), ((2, 3), (0, 3))],
+    ),
+    OpCase(
+        "cat_dim",
+        lambda a, b: ember.cat((a, b), dim=-1),
+        lambda a, b: torch.cat((a, b), dim=-1),
+        dtypes=ALL,
+        shapes=[((2, 3), (2, 1)), ((2, 3, 4), (2, 3, 0)), ((0, 3), (0, 2))],
+    ),
+    OpCase(
+        "cat_three",
+        lambda a, b, c: ember.cat([a, b, c], 1),
+        lambda a, b, c: torch.cat([a, b, c], 1),
+        shapes=[((2, 3, 4), (2, 1, 4), (2, 2, 4))],
+    ),
+    OpCase(
+        "cat_one",
+        lambda a: ember.cat([a]),
+        lambda a: torch.cat([a]),
+        dtypes=ALL,
+        shapes=[((3,),), ((2, 3),)],
+    ),
+    OpCase(
+        "cat_skips_empty",
+        lambda a, b: ember.cat([a, b], 1),
+        lambda a, b: torch.cat([a, b], 1),
+        shapes=[((0,), (2, 3)), ((2, 3), (0,))],
+    ),
+    OpCase(
+        "cat_all_empty",
+        lambda a, b: ember.cat([a, b], 5),
+        lambda a, b: torch.cat([a, b], 5),
+        shapes=[((0,), (0,))],
+    ),
+    OpCase(
+        "cat_same_tensor",
+        lambda a: ember.cat([a, a * 2, a]),
+        lambda a: torch.cat([a, a * 2, a]),
+        shapes=[((2, 3),)],
+    ),
+    OpCase(
+        "concat",
+        lambda a, b: ember.concat([a, b], 1),
+        lambda a, b: torch.concat([a, b], 1),
+        shapes=[((2, 3), (2, 2))],
+    ),
+    OpCase(
+        "concatenate",
+        lambda a, b: ember.concatenate([a, b], axis=0),
+        lambda a, b: torch.concatenate([a, b], axis=0),
+        shapes=[((2, 3), (2, 3))],
+    ),
+    OpCase(
+        "stack",
+        lambda a, b: ember.stack([a, b]),
+        lambda a, b: torch.stack([a, b]),
+        dtypes=ALL,
+        shapes=[((), ()), ((3,), (3,)), ((2, 3), (2, 3)), ((0, 2), (0, 2))],
+    ),
+    OpCase(
+        "stack_dim",
+        lambda a, b, c: ember.stack((a, b, c), -1),
+        lambda a, b, c: torch.stack((a, b, c), -1),
+        shapes=[((), (), ()), ((2, 3), (2, 3), (2, 3))],
+    ),
+    OpCase(
+        "stack_mid",
+        lambda a, b: ember.stack([a, b], 1),
+        lambda a, b: torch.stack([a, b], 1),
+        shapes=[((2, 3), (2, 3))],
+    ),
+    OpCase(
+        "hstack",
+        lambda a, b: ember.hstack([a, b]),
+        lambda a, b: torch.hstack([a, b]),
+        dtypes=ALL,
+        shapes=[((), (2,)), ((2,), (3,)), ((2, 3), (2, 1))],
+    ),
+    OpCase(
+        "vstack",
+        lambda a, b: ember.vstack([a, b]),
+        lambda a, b: torch.vstack([a, b]),
+        dtypes=ALL,
+        shapes=[((), ()), ((3,), (3,)), ((2, 3), (3,)), ((1, 2, 3), (2, 2, 3))],
+    ),
+    OpCase(
+        "dstack",
+        lambda a, b: ember.dstack([a, b]),
+        lambda a, b: torch.dstack([a, b]),
+        shapes=[((), ()), ((3,), (3,)), ((2, 3), (2, 3, 2))],
+    ),
 ]
 
-PROMOTE = [
-    OpCase(f"cat_{a}_{b}", lambda x, y: ember.cat([x, y]), lambda x, y: torch.cat([x, y]),
-           shapes=[((2, 3), (1, 3))], make=typed(a, b), dtypes=("float64",))
-    for a, b in [("int32", "float32"), ("bool", "int32"), ("int64", "float16"),
-                 ("float16", "float64"), ("bool", "int64")]
-] + [
-    OpCase(f"stack_{a}_{b}", lambda x, y: ember.stack([x, y], 1),
-           lambda x, y: torch.stack([x, y], 1), shapes=[((2, 3), (2, 3))], make=typed(a, b),
-           dtypes=("float64",))
-    for a, b in [("int32", "float32"), ("bool", "int32")]
-] + [
-    OpCase("cat_empty_promotes", lambda x, y: ember.cat([x, y]), lambda x, y: torch.cat([x, y]),
-           shapes=[((0,), (2, 3))], make=typed("float64", "int32"), dtypes=("float64",)),
-]
+PROMOTE = (
+    [
+        OpCase(
+            f"cat_{a}_{b}",
+            lambda x, y: ember.cat([x, y]),
+            lambda x, y: torch.cat([x, y]),
+            shapes=[((2, 3), (1, 3))],
+            make=typed(a, b),
+            dtypes=("float64",),
+        )
+        for a, b in [
+            ("int32", "float32"),
+            ("bool", "int32"),
+            ("int64", "float16"),
+            ("float16", "float64"),
+            ("bool", "int64"),
+        ]
+    ]
+    + [
+        OpCase(
+            f"stack_{a}_{b}",
+            lambda x, y: ember.stack([x, y], 1),
+            lambda x, y: torch.stack([x, y], 1),
+            shapes=[((2, 3), (2, 3))],
+            make=typed(a, b),
+            dtypes=("float64",),
+        )
+        for a, b in [("int32", "float32"), ("bool", "int32")]
+    ]
+    + [
+        OpCase(
+            "cat_empty_promotes",
+            lambda x, y: ember.cat([x, y]),
+            lambda x, y: torch.cat([x, y]),
+            shapes=[((0,), (2, 3))],
+            make=typed("float64", "int32"),
+            dtypes=("float64",),
+        ),
+    ]
+)
 
 
 @pytest.mark.parametrize("case, dtype", params(CASES + JOIN + PROMOTE))

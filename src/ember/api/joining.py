@@ -33,10 +33,15 @@ __all__ = [
 ]
 
 
-def _dim(name, dim, ndim):
-    from ember.api.shape import _dim as norm
-
-    return norm(name, dim, ndim)
+def _dim(name: str, dim, ndim: int) -> int:
+    """``dim`` in ``[-ndim, ndim)`` made non-negative (0-dim tensors accept 0 and -1)."""
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise EmberIndexError(
+            f"{name}: dim {dim} is out of range for a tensor of {ndim} dimensions "
+            f"(expected a dim in [{-n}, {n - 1}])"
+        )
+    return dim % n
 
 
 def _tensor_list(name: str, tensors) -> list:

@@ -19,6 +19,9 @@ import math
 
 import numpy as np
 
+from ember.api.joining import *  # noqa: F403 - cat, stack, split ... are shape functions too
+from ember.api.joining import __all__ as _joining_names
+from ember.api.joining import _dim
 from ember.core.inplace import inplace
 from ember.core.tensor import Tensor, register_methods
 from ember.errors import EmberIndexError, EmberValueError, ShapeError
@@ -55,6 +58,7 @@ __all__ = [
     "diagonal",
     "diag",
     "diag_embed",
+    *_joining_names,
 ]
 
 
@@ -62,17 +66,6 @@ def _shape_args(shape) -> tuple:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         return tuple(shape[0])
     return tuple(shape)
-
-
-def _dim(name: str, dim, ndim: int) -> int:
-    """``dim`` in ``[-ndim, ndim)`` made non-negative (0-dim tensors accept 0 and -1)."""
-    n = max(ndim, 1)
-    if not -n <= dim < n:
-        raise EmberIndexError(
-            f"{name}: dim {dim} is out of range for a tensor of {ndim} dimensions "
-            f"(expected a dim in [{-n}, {n - 1}])"
-        )
-    return dim % n
 
 
 def _dims(name: str, dims, ndim: int) -> tuple:
@@ -195,8 +188,10 @@ def unflatten(input, dim: int, sizes):
         raise ShapeError("unflatten: sizes must be non-empty")
     n = shape[d] if shape else 1
     known = math.prod(s for s in sizes if s != -1)
-    if sizes.count(-1) > 1 or (-1 in sizes and (known == 0 or n % known)) or (
-        -1 not in sizes and known != n
+    if (
+        sizes.count(-1) > 1
+        or (-1 in sizes and (known == 0 or n % known))
+        or (-1 not in sizes and known != n)
     ):
         raise ShapeError(
             f"unflatten: sizes {list(sizes)} don't multiply up to the size of dim {dim} ({n}) "
@@ -487,8 +482,3 @@ register_methods(
     T=property(lambda self: permute(self, tuple(reversed(range(self.ndim))))),
     mT=property(lambda self: transpose(self, -2, -1)),
 )
-
-from ember.api.joining import *  # noqa: E402, F403 - cat, stack, split ... are shape functions
-from ember.api.joining import __all__ as _joining
-
-__all__ += _joining

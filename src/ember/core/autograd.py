@@ -301,7 +301,11 @@ class _Engine:
             if t is not None:
                 t._grad = self.as_tensor(g) if t._grad is None else t._grad + self.as_tensor(g)
         out, ins = self.unpack(node)
-        grads = node.op.vjp(g, out, *ins, **node.attrs)
+        registry._current_edges[0] = node.next
+        try:
+            grads = node.op.vjp(g, out, *ins, **node.attrs)
+        finally:
+            registry._current_edges[0] = None
         if not isinstance(grads, (tuple, list)):
             grads = (grads,)
         if anomaly._enabled[0]:

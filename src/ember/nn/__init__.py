@@ -6,7 +6,7 @@
 tensor([1., 1.])
 """
 
-from ember.nn import functional, init
+from ember.nn import functional, init, utils
 from ember.nn.containers import ModuleDict, ModuleList, Sequential
 from ember.nn.layers import *
 from ember.nn.module import Module, StateDictError

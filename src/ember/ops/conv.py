@@ -181,3 +181,144 @@ def _grad_columns(g, wc, groups):
 
 def _to32(*arrays):
     return [a.astype(_F32) if a.dtype == _F16 else a for a in arrays]
+
+
+def _pads4(size, oshape, kernel, stride, padding, dilation):
+    """(top, bottom, left, right) padding under which a conv of ``size`` gives ``oshape``."""
+    pt, pl = padding
+    pb = _need(oshape[0], kernel[0], stride[0], dilation[0]) - pt - size[0]
+    pr = _need(oshape[1], kernel[1], stride[1], dilation[1]) - pl - size[1]
+    return (pt, pb, pl, pr)
+
+
+def _is_pointwise(kernel, stride, pads, groups) -> bool:
+    return kernel == (1, 1) and stride == (1, 1) and not any(pads) and groups == 1
+
+
+# ---- primitives ------------------------------------------------------------------------------
+
+
+@primitive("conv2d", shape=_conv_shape, dtype=_same_float, dtypes=FLOATS)
+def conv2d(x, w, *b, stride, padding, dilation, groups):
+    """2-D cross-correlation of NCHW ``x`` with ``w`` (O, C/groups, kh, kw), plus bias ``b``."""
+    _check_dtypes(x, w, *b)
+    _, _, oh, ow = _conv_shape(
+        x.shape, w.shape, *(a.shape for a in b), stride=stride, padding=padding,
+        dilation=dilation, groups=groups,
+    )
+    dt = x.dtype
+    x, w, *b = _to32(x, w, *b)
+    n, c = x.shape[:2]
+    o, _, kh, kw = w.shape
+    if _is_pointwise((kh, kw), stride, padding, groups):
+        res = np.matmul(w.reshape(o, c), x.reshape(n, c, -1)).reshape(n, o, oh, ow)
+        out = res if not b else np.add(res, b[0][:, None, None], out=res)
+    else:
+        cols, wc = im2col(x, kh, kw, oh, ow, stride, padding[0], padding[2], dilation, groups)
+        res = np.matmul(w.reshape(groups, o // groups, -1), cols)
+        res = res.reshape(o, n, oh, wc)[..., :ow].transpose(1, 0, 2, 3)
+        out = np.empty((n, o, oh, ow), x.dtype)
+        if b:
+            np.add(res, b[0][:, None, None], out=out)
+        else:
+            np.copyto(out, res)
+    return out if out.dtype == dt else out.astype(dt)
+
+
+@conv2d.defvjp
+def _(g, out, x, w, *b, stride, padding, dilation, groups):
+    pads = (padding[0], padding[2])
+    gx = gw = gb = None
+    if needs_input_grad(0):
+        gx = OPS["conv2d_input_grad"](
+            g, w, size=tuple(x.shape[2:]), stride=stride, padding=pads, dilation=dilation,
+            groups=groups,
+        )
+    if needs_input_grad(1):
+        gw = OPS["conv2d_weight_grad"](
+            x, g, kernel=tuple(w.shape[2:]), stride=stride, padding=pads, dilation=dilation,
+            groups=groups,
+        )
+    if not b:
+        return gx, gw
+    if needs_input_grad(2):
+        gb = OPS["sum"](g, axis=(0, 2, 3), keepdims=False)
+    return gx, gw, gb
+
+
+@primitive("conv2d_input_grad", shape=_input_grad_shape, dtype=_same_float, dtypes=FLOATS)
+def conv2d_input_grad(g, w, *, size, stride, padding, dilation, groups):
+    """The gradient of ``conv2d`` with respect to an input of spatial ``size`` (a transposed
+    convolution of ``g`` with ``w``); ``padding`` is (top, left)."""
+    _check_dtypes(g, w)
+    n, o, oh, ow = g.shape
+    xshape = _input_grad_shape(
+        g.shape, w.shape, size=size, stride=stride, padding=padding, dilation=dilation,
+        groups=groups,
+    )
+    dt = g.dtype
+    g, w = _to32(g, w)
+    kh, kw = w.shape[2:]
+    if _is_pointwise((kh, kw), stride, padding, groups) and tuple(size) == (oh, ow):
+        res = np.matmul(w.reshape(o, -1).T, g.reshape(n, o, -1)).reshape(xshape)
+        return res if res.dtype == dt else res.astype(dt)
+    wb = _need(ow, kw, stride[1], dilation[1])
+    wc = wb if _wide(stride[1], ow, wb) else ow
+    gt = _grad_columns(g, wc, groups)
+    cols = np.matmul(w.reshape(groups, o // groups, -1).transpose(0, 2, 1), gt)
+    res = col2im(cols, xshape, kh, kw, oh, ow, wc, stride, padding[0], padding[1], dilation)
+    return res if res.dtype == dt else res.astype(dt)
+
+
+@conv2d_input_grad.defvjp
+def _(gg, out, g, w, *, size, stride, padding, dilation, groups):
+    dg = dw = None
+    if needs_input_grad(0):
+        pads = _pads4(size, g.shape[2:], w.shape[2:], stride, padding, dilation)
+        dg = OPS["conv2d"](
+            gg, w, stride=stride, padding=pads, dilation=dilation, groups=groups
+        )
+    if needs_input_grad(1):
+        dw = OPS["conv2d_weight_grad"](
+            gg, g, kernel=tuple(w.shape[2:]), stride=stride, padding=padding,
+            dilation=dilation, groups=groups,
+        )
+    return dg, dw
+
+
+@primitive("conv2d_weight_grad", shape=_weight_grad_shape, dtype=_same_float, dtypes=FLOATS)
+def conv2d_weight_grad(x, g, *, kernel, stride, padding, dilation, groups):
+    """The gradient of ``conv2d`` with respect to a weight of spatial size ``kernel``;
+    ``padding`` is (top, left)."""
+    _check_dtypes(x, g)
+    wshape = _weight_grad_shape(
+        x.shape, g.shape, kernel=kernel, stride=stride, padding=padding, dilation=dilation,
+        groups=groups,
+    )
+    dt = x.dtype
+    x, g = _to32(x, g)
+    n, o, oh, ow = g.shape
+    kh, kw = kernel
+    if _is_pointwise(tuple(kernel), stride, padding, groups) and x.shape[2:] == (oh, ow):
+        res = np.tensordot(g, x, axes=([0, 2, 3], [0, 2, 3])).reshape(wshape)
+        return res if res.dtype == dt else res.astype(dt)
+    cols, wc = im2col(x, kh, kw, oh, ow, stride, padding[0], padding[1], dilation, groups)
+    if wc != ow:  # the wide columns hold other pixels: zero them (0 * inf would be nan)
+        cols.reshape(groups, -1, n, oh, wc)[..., ow:] = 0
+    gt = _grad_columns(g, wc, groups)
+    res = np.matmul(gt, cols.transpose(0, 2, 1)).reshape(wshape)
+    return res if res.dtype == dt else res.astype(dt)
+
+
+@conv2d_weight_grad.defvjp
+def _(ggw, out, x, g, *, kernel, stride, padding, dilation, groups):
+    dx = dg = None
+    if needs_input_grad(0):
+        dx = OPS["conv2d_input_grad"](
+            g, ggw, size=tuple(x.shape[2:]), stride=stride, padding=padding,
+            dilation=dilation, groups=groups,
+        )
+    if needs_input_grad(1):
+        pads = _pads4(x.shape[2:], g.shape[2:], kernel, stride, padding, dilation)
+        dg = OPS["conv2d"](x, ggw, stride=stride, padding=pads, dilation=dilation, groups=groups)
+    return dx, dg

@@ -16,7 +16,7 @@ import numpy as np
 
 from ember.errors import EmberValueError, ShapeError
 from ember.ops import rules
-from ember.ops.registry import OPS, primitive
+from ember.ops.registry import OPS, needs_input_grad, primitive
 
 FLOATS = (np.float16, np.float32, np.float64)
 _F16 = np.dtype(np.float16)
@@ -162,12 +162,8 @@ def _bce_checked(x):
 
 
 @primitive("binary_cross_entropy", shape=rules.broadcast, dtype=rules.same_dtype)
-def binary_cross_entropy(x, y, *, target_grad=False):
-    """``-(y log x + (1 - y) log(1 - x))`` with each log clamped at -100, as PyTorch does.
-
-    ``target_grad`` says whether the VJP must compute the gradient of ``y`` (saves two logs
-    per element in the common case of a constant target).
-    """
+def binary_cross_entropy(x, y):
+    """``-(y log x + (1 - y) log(1 - x))`` with each log clamped at -100, as PyTorch does."""
     w = _bce_checked(x)
     with np.errstate(divide="ignore"):
         log_x = np.maximum(np.log(w), -100.0)
@@ -177,9 +173,9 @@ def binary_cross_entropy(x, y, *, target_grad=False):
 
 
 @binary_cross_entropy.defvjp
-def _(g, out, x, y, *, target_grad=False):
-    gx = OPS["binary_cross_entropy_backward"](g, x, y)
-    if not target_grad:
+def _(g, out, x, y):
+    gx = OPS["binary_cross_entropy_backward"](g, x, y) if needs_input_grad(0) else None
+    if not needs_input_grad(1):  # a constant target: skip two logs per element
         return gx, None
     # the loss is linear in y: its slope is loss(x, 1) - loss(x, 0)
     bce = OPS["binary_cross_entropy"]

@@ -44,6 +44,17 @@ _SAVE = {
 }
 
 
+# The input edges of the node whose VJP the engine is running (None outside the engine), so
+# that expensive VJPs (convolutions) can skip gradients that no input needs.
+_current_edges: list = [None]
+
+
+def needs_input_grad(i: int) -> bool:
+    """Inside a VJP: whether input ``i`` needs its gradient (True when unknown)."""
+    edges = _current_edges[0]
+    return edges is None or (i < len(edges) and edges[i] is not None)
+
+
 class Meta:
     """What a VJP sees of an input the op did not save: its shape, ndim and dtype."""
 

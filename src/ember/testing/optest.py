@@ -81,7 +81,7 @@ def default_make(case: OpCase):
             if np.dtype(dtype).kind == "f":
                 out.append(rng.uniform(lo, hi, s).astype(dtype))
             elif np.dtype(dtype).kind == "b":
-                out.append(rng.random(s) > 0.5)
+                out.append(np.asarray(rng.random(s) > 0.5))  # a 0-d array, not np.bool_
             else:
                 out.append(rng.integers(int(lo) - 3, int(hi) + 4, s).astype(dtype))
         return out

@@ -304,5 +304,5 @@ def binary_cross_entropy(
     reduction = _reduction(name, reduction, size_average, reduce)
     _check_pair_dtype(name, input, target)
     _same_size(name, input, target, strict=True)
-    loss = P.binary_cross_entropy(input, target, target_grad=target._rg)
+    loss = P.binary_cross_entropy(input, target)
     return _reduce(_apply_weight(name, loss, weight), reduction)

@@ -1,0 +1,181 @@
+"""Turning a user's index (``x[0, :, idx, None, mask]``) into what the primitives take.
+
+``split_key`` follows PyTorch's reading of an index: ints select, slices slice, None adds a
+dim, Ellipsis fills, and tensors/lists/arrays become index arrays applied *after* the basic
+part, to the dims of the resulting view (so ints never count as advanced indices). Bool masks
+become their ``nonzero`` arrays, a Python bool adds a dim indexed by ``[0]`` or ``[]``. Index
+arrays come out bounds-checked, non-negative and int64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ember.core.creation import to_array
+from ember.core.tensor import Tensor
+from ember.errors import DTypeError, EmberError, EmberIndexError, ShapeError
+from ember.ops import rules
+
+FULL = slice(None)
+INTS = (np.dtype(np.int32), np.dtype(np.int64))
+_ARRAY, _MASK, _BOOL = "array", "mask", "bool"
+
+
+def prefixed(op: str, fn, *args, **kwargs):
+    """``fn(*args)`` with any ember error re-raised with ``op: `` in front of its message."""
+    try:
+        return fn(*args, **kwargs)
+    except EmberError as exc:
+        raise type(exc)(f"{op}: {exc}") from None
+
+
+def check_bounds(op: str, a: np.ndarray, n: int, dim: int, wrap: bool) -> np.ndarray:
+    """Raise unless every index in ``a`` is in ``[0, n)`` (``[-n, n)`` with ``wrap``); with
+    ``wrap``, return the indices made non-negative."""
+    if a.size == 0:
+        return a
+    lo_ok = -n if wrap else 0
+    lo, hi = a.min(), a.max()
+    if lo < lo_ok or hi >= n:
+        bad = a[(a < lo_ok) | (a >= n)].flat[0]
+        raise EmberIndexError(f"{op}: index {bad} is out of bounds for dim {dim} with size {n}")
+    if lo < 0:
+        a = np.where(a < 0, a + n, a)
+    return a
+
+
+def _ambiguous(seq) -> bool:
+    return any(
+        isinstance(k, (Tensor, list, tuple, np.ndarray, slice)) or k is None or k is Ellipsis
+        for k in seq
+    )
+
+
+def _items(index, op: str) -> tuple:
+    if isinstance(index, tuple):
+        return index
+    if isinstance(index, list) and _ambiguous(index):
+        # PyTorch reads such a list as a tuple (deprecated), NumPy as an array: refuse to guess
+        raise EmberIndexError(
+            f"{op}: a list holding sequences, tensors, slices, None or Ellipsis is ambiguous as "
+            "an index; use x[tuple(seq)] for one index per dim or x[ember.tensor(seq)] for an "
+            "index array"
+        )
+    return (index,)
+
+
+def _array_item(a: np.ndarray, fresh: bool, op: str):
+    kind = a.dtype.kind
+    if kind == "b":
+        return (_BOOL, bool(a)) if a.ndim == 0 else (_MASK, a, fresh)
+    if kind in "iu":
+        if a.ndim == 0:
+            return int(a)
+        if a.dtype != np.int64:
+            a, fresh = a.astype(np.int64), True
+        return (_ARRAY, a, fresh)
+    raise DTypeError(
+        f"{op}: tensors used as indices must be int32, int64 or bool tensors, got {a.dtype}"
+    )
+
+
+def _item(k, op: str):
+    """One index element in normal form: int, slice, None, Ellipsis or a tagged array."""
+    c = k.__class__
+    if c is int or c is slice or k is None or k is Ellipsis:
+        return k
+    if c is bool or c is np.bool_:
+        return (_BOOL, bool(k))
+    if isinstance(k, Tensor):
+        return _array_item(k._data, False, op)
+    if isinstance(k, np.ndarray):
+        return _array_item(k, False, op)
+    if isinstance(k, np.integer):
+        return int(k)
+    if isinstance(k, (list, tuple)):
+        a = to_array(k) if len(k) else np.zeros(0, np.int64)
+        return _array_item(a, True, op)
+    raise DTypeError(
+        f"{op}: only integers, slices (`:`), ellipsis (`...`), None and int or bool tensors "
+        f"are valid indices (got {type(k).__name__})"
+    )
+
+
+def _consumed(k) -> int:
+    if k.__class__ is tuple:
+        return k[1].ndim if k[0] == _MASK else (1 if k[0] == _ARRAY else 0)
+    return 0 if k is None or k is Ellipsis else 1
+
+
+def split_key(x: Tensor, index, op: str, own: bool = False):
+    """``(key, dims, arrays)`` for ``x[index]``: the basic key (always holding one Ellipsis,
+    so NumPy returns a view), and the index arrays with the view dims they apply to.
+    ``own`` copies arrays that alias the caller's data (they will be saved for backward)."""
+    shape = x._data.shape
+    items = [_item(k, op) for k in _items(index, op)]
+    if sum(1 for k in items if k is Ellipsis) > 1:
+        raise EmberIndexError(f"{op}: an index can only have a single ellipsis ('...')")
+    consumed = sum(_consumed(k) for k in items)
+    if consumed > len(shape):
+        raise EmberIndexError(f"{op}: too many indices for tensor of dimension {len(shape)}")
+    key, dims, arrays = [], [], []
+    d = vd = 0  # the current dim of x, and of the view x[key]
+    for pos, k in enumerate(items):
+        if k is Ellipsis:
+            take = len(shape) - consumed
+            key.append(k)
+            d, vd = d + take, vd + take
+        elif k is None:
+            key.append(None)
+            vd += 1
+        elif k.__class__ is slice:
+            if k.step == 0:
+                raise ShapeError(f"{op}: slice step cannot be zero")
+            key.append(k)
+            d, vd = d + 1, vd + 1
+        elif k.__class__ is int:
+            if not -shape[d] <= k < shape[d]:
+                raise EmberIndexError(
+                    f"{op}: index {k} is out of bounds for dim {d} with size {shape[d]}"
+                )
+            key.append(k)
+            d += 1
+        elif k[0] == _BOOL:
+            key.append(None)
+            dims.append(vd)
+            arrays.append(np.zeros(1 if k[1] else 0, np.int64))
+            vd += 1
+        elif k[0] == _ARRAY:
+            a = check_bounds(op, k[1], shape[d], d, wrap=True)
+            arrays.append(a.copy() if own and a is k[1] and not k[2] else a)
+            key.append(FULL)
+            dims.append(vd)
+            d, vd = d + 1, vd + 1
+        else:
+            m = k[1]
+            if m.shape != shape[d : d + m.ndim]:
+                raise EmberIndexError(
+                    f"{op}: the shape of the mask {m.shape} at index {pos} does not match the "
+                    f"shape of the indexed tensor {shape} at dim {d}"
+                )
+            key += [FULL] * m.ndim
+            dims += range(vd, vd + m.ndim)
+            arrays += np.nonzero(m)
+            d, vd = d + m.ndim, vd + m.ndim
+    if len(arrays) > 1:
+        prefixed(op, _broadcast_indices, [a.shape for a in arrays])
+    if all(k is Ellipsis or k is FULL for k in key):
+        key = [Ellipsis]
+    elif Ellipsis not in key:
+        key.append(Ellipsis)
+    return tuple(key), tuple(dims), tuple(arrays)
+
+
+def _broadcast_indices(shapes):
+    try:
+        rules.broadcast(*shapes)
+    except ShapeError:
+        raise EmberIndexError(
+            "shape mismatch: indexing tensors could not be broadcast together with shapes "
+            + ", ".join(str(s) for s in shapes)
+        ) from None

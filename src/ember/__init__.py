@@ -10,7 +10,7 @@
 
 # Importing dispatch installs the eager dispatcher into the op registry; importing the op
 # families registers their primitives; the api modules attach Tensor methods.
-from ember import autograd, data, nn, optim
+from ember import autograd, data, datasets, nn, optim
 from ember import dtypes as _dtypes
 from ember.api._exports import *
 from ember.core import dispatch as _dispatch
@@ -67,10 +67,12 @@ from ember.dtypes import (
 )
 from ember.errors import AutogradError, DTypeError, EmberError, EmberIndexError, ShapeError
 from ember.io import CheckpointError, load, save
+from ember.ops import activation as _activation_ops
 from ember.ops import conv as _conv_ops
 from ember.ops import elementwise as _elementwise_ops
 from ember.ops import index as _index_ops
 from ember.ops import linalg as _linalg_ops
+from ember.ops import logic as _logic_ops
 from ember.ops import loss as _loss_ops
 from ember.ops import movement as _movement_ops
 from ember.ops import nn as _nn_ops

@@ -164,11 +164,15 @@ def split_key(x: Tensor, index, op: str, own: bool = False):
             d, vd = d + m.ndim, vd + m.ndim
     if len(arrays) > 1:
         prefixed(op, _broadcast_indices, [a.shape for a in arrays])
-    if all(k is Ellipsis or k is FULL for k in key):
+    if all(k is Ellipsis or (k.__class__ is slice and is_full(k)) for k in key):
         key = [Ellipsis]
     elif Ellipsis not in key:
         key.append(Ellipsis)
     return tuple(key), tuple(dims), tuple(arrays)
+
+
+def is_full(s: slice) -> bool:
+    return s.start is None and s.stop is None and s.step is None
 
 
 def _broadcast_indices(shapes):

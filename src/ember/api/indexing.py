@@ -1,5 +1,496 @@
-"""Public indexing functions (filled in by the indexing family)."""
+"""Indexing: ``x[...]``, ``x[...] = v``, ``gather``, ``scatter``, ``index_select``,
+``masked_fill`` ... with PyTorch semantics (NumPy's for negative slice steps, which PyTorch
+rejects).
+
+>>> import ember
+>>> x = ember.arange(12).reshape(3, 4)
+>>> x[1, ::-2]
+tensor([7, 5])
+>>> x[[0, 2], 1:3]
+tensor([[ 1,  2],
+        [ 9, 10]])
+>>> x[x > 9] = 0
+>>> x
+tensor([[0, 1, 2, 3],
+        [4, 5, 6, 7],
+        [8, 9, 0, 0]])
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import numpy as np
+
+from ember.api.index_key import INTS, check_bounds, prefixed, split_key
+from ember.core.dispatch import apply
+from ember.core.grad_mode import _enabled
+from ember.core.inplace import inplace
+from ember.core.tensor import Tensor, register_methods
+from ember.errors import AutogradError, DTypeError, EmberIndexError, ShapeError
+from ember.ops import index as P
+from ember.ops import rules
+from ember.ops.elementwise import cast
+from ember.ops.index_kernels import region_shape
+from ember.ops.movement import reshape as _reshape
+
+__all__ = [
+    "gather",
+    "scatter",
+    "scatter_add",
+    "index_select",
+    "masked_fill",
+    "masked_select",
+    "take",
+    "index_add",
+    "index_fill",
+    "index_put",
+]
+
+_SCALARS = (bool, int, float)
+_GETITEM = P.getitem
+
+# ---- x[key] ----------------------------------------------------------------------------------
+
+
+def _getitem(self, key):
+    c = key.__class__
+    if c is int or c is slice:  # the hot path: no parsing, NumPy checks the key
+        return apply(_GETITEM, (self,), {"key": (key, Ellipsis)})
+    if c is tuple:
+        for k in key:
+            c = k.__class__
+            if c is not int and c is not slice and k is not None and k is not Ellipsis:
+                break
+        else:
+            return apply(_GETITEM, (self,), {"key": key if Ellipsis in key else key + (Ellipsis,)})
+    key, dims, arrays = split_key(self, key, "getitem", own=self._rg and _enabled[0])
+    if not arrays:
+        return P.getitem(self, key=key)
+    return P.index(self, *arrays, key=key, dims=dims)
+
+
+# ---- x[key] = value --------------------------------------------------------------------------
+
+
+def _basic(key):
+    """The basic key for a key of ints/slices/None/Ellipsis only, else None."""
+    c = key.__class__
+    if c is int or c is slice:
+        return (key, Ellipsis)
+    if c is tuple:
+        for k in key:
+            c = k.__class__
+            if c is not int and c is not slice and k is not None and k is not Ellipsis:
+                return None
+        return key if Ellipsis in key else key + (Ellipsis,)
+    return None
+
+
+def _setitem(self, key, value):
+    if isinstance(value, Tensor):
+        vrg = value._rg
+    elif isinstance(value, _SCALARS):
+        vrg = False
+    elif isinstance(value, np.generic):
+        value, vrg = value.item(), False
+    else:
+        raise DTypeError(
+            f"setitem: can't assign a {type(value).__name__} to a tensor; assign a number or a "
+            "tensor"
+        )
+    recording = _enabled[0] and (self._rg or vrg) and self._data.dtype.kind == "f"
+    basic = _basic(key)
+    if basic is not None:
+        key, dims, arrays = basic, (), ()
+    else:
+        key, dims, arrays = split_key(self, key, "setitem", own=recording)
+    if recording:
+        _setitem_graph(self, key, dims, arrays, value)
+    else:
+        store(self, key, dims, arrays, value._data if isinstance(value, Tensor) else value)
+
+
+def _region(op, shape, key, dims, arrays):
+    return prefixed(op, lambda: region_shape(P.basic_shape(shape, key), dims, arrays))
+
+
+def store(t: Tensor, key, dims, arrays, value, op: str = "setitem") -> None:
+    """Write ``value`` (an array or scalar) into ``t``'s storage at the split key; bump the
+    version counter (views share it)."""
+    try:
+        P.write(t._data, value, key, dims, arrays)
+    except (IndexError, ValueError, TypeError) as exc:
+        region = _region(op, t._data.shape, key, dims, [a.shape for a in arrays])
+        if not t._data.flags.writeable:
+            raise AutogradError(
+                f"{op}: the tensor is a broadcast (expanded) view; more than one element refers "
+                "to the same memory, so it cannot be written in place; clone() it first"
+            ) from None
+        if not _fits(np.shape(value), region):
+            raise _mismatch(op, np.shape(value), region) from None
+        raise DTypeError(f"{op}: cannot write {value!r}: {exc}") from None
+    t._vc[0] += 1
+
+
+def _fits(vshape, region) -> bool:
+    """Whether a value of ``vshape`` can be written to ``region`` (broadcasting; leading
+    size-1 dims beyond the region's rank are dropped, as PyTorch does)."""
+    extra = len(vshape) - len(region)
+    if extra > 0:
+        if any(n != 1 for n in vshape[:extra]):
+            return False
+        vshape = vshape[extra:]
+    try:
+        return rules.broadcast(vshape, region) == tuple(region)
+    except ShapeError:
+        return False
+
+
+def _mismatch(op, vshape, region):
+    return ShapeError(
+        f"{op}: shape mismatch: value tensor of shape {tuple(vshape)} cannot be broadcast to "
+        f"indexing result of shape {tuple(region)}"
+    )
+
+
+def fit_value(op: str, value: Tensor, region) -> Tensor:
+    """``value`` checked to broadcast to ``region``, with leading size-1 dims beyond the
+    region's rank dropped (so the engine can sum its gradient back to its shape)."""
+    vshape = value._data.shape
+    if not _fits(vshape, region):
+        raise _mismatch(op, vshape, region)
+    extra = len(vshape) - len(region)
+    return _reshape(value, shape=vshape[extra:]) if extra > 0 else value
+
+
+def _setitem_graph(self, key, dims, arrays, value) -> None:
+    if self._node is None and self._rg:
+        raise AutogradError(
+            "setitem: a leaf tensor that requires grad is being used in an in-place operation; "
+            "wrap it in ember.no_grad() or use the out-of-place op"
+        )
+    if self._base is not None:
+        raise AutogradError(
+            "setitem: in-place operation on a view while recording gradients is not supported; "
+            "use the out-of-place op or clone() the view first"
+        )
+    if isinstance(value, Tensor):
+        if value._data.dtype != self._data.dtype:
+            value = cast(value, dtype=self._data.dtype)
+        region = _region("setitem", self._data.shape, key, dims, [a.shape for a in arrays])
+        value = fit_value("setitem", value, region)
+    res = P.index_put(self, value, *arrays, key=key, dims=dims, accumulate=False)
+    # The graph node is res's; the storage is written in place (O(region)) so views see it.
+    store(self, key, dims, arrays, value._data if isinstance(value, Tensor) else value)
+    self._node, self._rg, self._out_idx = res._node, res._rg, res._out_idx
+
+
+# ---- helpers for the named ops ---------------------------------------------------------------
+
+
+def _index_data(op: str, index, dtypes=INTS) -> np.ndarray:
+    if not isinstance(index, Tensor):
+        raise DTypeError(f"{op}: index must be a tensor, got {type(index).__name__}")
+    if index._data.dtype not in dtypes:
+        names = " or ".join(str(d) for d in dtypes)
+        raise DTypeError(f"{op}: expected dtype {names} for index, got {index.dtype.name}")
+    return index._data
+
+
+def _own(a: np.ndarray, index: Tensor, input: Tensor, *others) -> np.ndarray:
+    """A private copy of an index that aliases the caller's tensor when it will be saved for
+    backward (an in-place change to the index must not change the gradient)."""
+    if (
+        a is index._data
+        and _enabled[0]
+        and any(isinstance(t, Tensor) and t._rg for t in (input, *others))
+    ):
+        return a.copy()
+    return a
+
+
+def _scalar(op: str, value, what: str = "value"):
+    if isinstance(value, (*_SCALARS, Tensor)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    raise DTypeError(f"{op}: {what} must be a number or a tensor, got {type(value).__name__}")
+
+
+def _vector(op: str, a: np.ndarray) -> np.ndarray:
+    if a.ndim > 1:
+        raise EmberIndexError(f"{op}: index is supposed to be a vector, got shape {a.shape}")
+    return a.reshape(-1)
+
+
+# ---- gather / scatter ------------------------------------------------------------------------
+
+
+def _at_least_1d(input, idx):
+    """0-dim input and index act as 1-element vectors (PyTorch's rule); the flag says whether
+    the output must be reshaped back."""
+    if input.ndim and idx.ndim:
+        return input, idx, False
+    x = input if input.ndim else _reshape(input, shape=(1,))
+    return x, (idx if idx.ndim else idx.reshape(1)), True
+
+
+def gather(input, dim: int, index, *, sparse_grad: bool = False):
+    """Values of ``input`` along ``dim`` at ``index``: ``out[i][j] = input[index[i][j]][j]``
+    for ``dim=0``. ``index`` (int64/int32) has ``input``'s rank and is no larger than it
+    except along ``dim``; negative indices are errors.
+
+    >>> import ember
+    >>> x = ember.tensor([[1, 2], [3, 4]])
+    >>> ember.gather(x, 1, ember.tensor([[0, 0], [1, 0]]))
+    tensor([[1, 1],
+            [4, 3]])
+    """
+    idx = _index_data("gather", index)
+    x, i1, promoted = _at_least_1d(input, idx)
+    d = prefixed("gather", rules.norm_dim, dim, x.ndim)
+    prefixed("gather", P.gather_shape, x.shape, i1.shape, dim=d)
+    i1 = _own(check_bounds("gather", i1, x.shape[d], d, wrap=False), index, input)
+    out = P.gather(x, i1, dim=d)
+    return _reshape(out, shape=idx.shape) if promoted else out
+
+
+def _scatter(op, input, dim, index, src, reduce):
+    if reduce not in (None, "add", "multiply"):
+        raise ValueError(f"{op}: reduce must be None, 'add' or 'multiply', got {reduce!r}")
+    idx = _index_data(op, index)
+    src = _scalar(op, src, "src")
+    if isinstance(src, Tensor) and src._data.dtype != input._data.dtype:
+        raise DTypeError(
+            f"{op}: expected src dtype {src.dtype.name} to equal input dtype {input.dtype.name}"
+        )
+    x, i1, promoted = _at_least_1d(input, idx)
+    if isinstance(src, Tensor) and src.ndim == 0 and promoted:
+        src = _reshape(src, shape=(1,))
+    d = prefixed(op, rules.norm_dim, dim, x.ndim)
+    sshape = src.shape if isinstance(src, Tensor) else ()
+    prefixed(op, P._scatter_shape, x.shape, i1.shape, sshape, dim=d, reduce=reduce)
+    i1 = _own(check_bounds(op, i1, x.shape[d], d, wrap=False), index, input, src)
+    out = P.scatter(x, i1, src, dim=d, reduce=reduce)
+    return _reshape(out, shape=input.shape) if promoted else out
+
+
+def scatter(input, dim: int, index, src=None, *, value=None, reduce=None):
+    """A copy of ``input`` with ``src`` (a tensor at least as large as ``index``, or a number;
+    also accepted as ``value=``) written at the positions ``index`` names along ``dim``
+    (``self[index[i][j]][j] = src[i][j]`` for ``dim=0``); ``reduce='add'``/``'multiply'``
+    combines instead of overwriting.
+
+    >>> import ember
+    >>> ember.scatter(ember.zeros(3), 0, ember.tensor([2, 0]), ember.tensor([5.0, 6.0]))
+    tensor([6., 0., 5.])
+    """
+    if src is None:
+        if value is None:
+            raise ValueError("scatter: expected a src tensor or a value")
+        src = value
+    return _scatter("scatter", input, dim, index, src, reduce)
+
+
+def scatter_add(input, dim: int, index, src):
+    """``scatter`` that adds ``src`` into ``input`` (repeated indices accumulate).
+
+    >>> import ember
+    >>> ember.scatter_add(ember.zeros(2), 0, ember.tensor([1, 1, 0]), ember.ones(3))
+    tensor([1., 2.])
+    """
+    return _scatter("scatter_add", input, dim, index, src, "add")
+
+
+# ---- index_select / take / masked_* --------------------------------------------------------
+
+
+def index_select(input, dim: int, index):
+    """The entries of ``input`` at the positions ``index`` (a vector) along ``dim``.
+
+    >>> import ember
+    >>> ember.index_select(ember.tensor([[1, 2], [3, 4]]), 1, ember.tensor([1, 1, 0]))
+    tensor([[2, 2, 1],
+            [4, 4, 3]])
+    """
+    idx = _vector("index_select", _index_data("index_select", index))
+    if input.ndim == 0:
+        if idx.size != 1:
+            raise EmberIndexError(
+                f"index_select: index to a 0-dim tensor can have only 1 value, got {idx.size}"
+            )
+        return _reshape(index_select(_reshape(input, shape=(1,)), 0, index), shape=())
+    d = prefixed("index_select", rules.norm_dim, dim, input.ndim)
+    idx = _own(check_bounds("index_select", idx, input.shape[d], d, wrap=False), index, input)
+    return P.index(input, idx, key=(Ellipsis,), dims=(d,))
+
+
+def take(input, index):
+    """``input`` read as a flat vector at ``index`` (int64; negative counts from the end);
+    the result has ``index``'s shape.
+
+    >>> import ember
+    >>> ember.take(ember.tensor([[1, 2], [3, 4]]), ember.tensor([0, -1]))
+    tensor([1, 4])
+    """
+    idx = _index_data("take", index, INTS[1:])
+    flat = _reshape(input, shape=(input.numel(),))
+    try:
+        idx = check_bounds("take", idx, flat.shape[0], 0, wrap=True)
+    except EmberIndexError as exc:
+        bad = str(exc).split()[2]
+        raise EmberIndexError(
+            f"take: index {bad} is out of range for a tensor of {flat.shape[0]} elements"
+        ) from None
+    return P.index(flat, _own(idx, index, input), key=(Ellipsis,), dims=(0,))
+
+
+def _mask_data(op: str, mask) -> np.ndarray:
+    if not isinstance(mask, Tensor) or mask._data.dtype != np.bool_:
+        what = mask.dtype.name if isinstance(mask, Tensor) else type(mask).__name__
+        raise DTypeError(f"{op}: expected a bool tensor for mask, got {what}")
+    return mask._data
+
+
+def masked_fill(input, mask, value):
+    """``value`` (a number or 0-dim tensor, cast to ``input``'s dtype) where ``mask`` is
+    true; the result has the broadcast shape of ``input`` and ``mask``.
+
+    >>> import ember
+    >>> ember.masked_fill(ember.zeros(3), ember.tensor([True, False, True]), 2.0)
+    tensor([2., 0., 2.])
+    """
+    m = _mask_data("masked_fill", mask)
+    value = _scalar("masked_fill", value)
+    if isinstance(value, Tensor) and value.ndim:
+        raise ShapeError(
+            f"masked_fill: only a 0-dimensional value tensor is supported, got shape "
+            f"{tuple(value.shape)}"
+        )
+    prefixed("masked_fill", rules.broadcast, input.shape, m.shape)
+    return P.masked_fill(input, m, value)
+
+
+def masked_select(input, mask):
+    """The entries of ``input`` where ``mask`` (broadcast together) is true, as a vector.
+
+    >>> import ember
+    >>> ember.masked_select(ember.tensor([[1, 2], [3, 4]]), ember.tensor([True, False]))
+    tensor([1, 3])
+    """
+    m = _mask_data("masked_select", mask)
+    shape = prefixed("masked_select", rules.broadcast, input.shape, m.shape)
+    shape1 = shape or (1,)
+    x = input if input.shape == shape1 else _expand(input, shape1)
+    m = np.broadcast_to(m, shape1)
+    return P.index(x, *np.nonzero(m), key=(Ellipsis,), dims=tuple(range(len(shape1))))
+
+
+def _expand(x, shape):
+    from ember.ops.movement import expand
+
+    if x.ndim == 0:
+        x = _reshape(x, shape=(1,) * len(shape))
+    return expand(x, shape=shape)
+
+
+# ---- index_add / index_fill / index_put ------------------------------------------------------
+
+
+def index_add(input, dim: int, index, source, *, alpha=1):
+    """``input`` with ``alpha * source`` added at the positions ``index`` (a vector) names
+    along ``dim``; repeated indices accumulate.
+
+    >>> import ember
+    >>> ember.index_add(ember.zeros(3), 0, ember.tensor([0, 0, 2]), ember.ones(3))
+    tensor([2., 0., 1.])
+    """
+    idx = _vector("index_add", _index_data("index_add", index))
+    if not isinstance(source, Tensor) or source._data.dtype != input._data.dtype:
+        what = source.dtype.name if isinstance(source, Tensor) else type(source).__name__
+        raise DTypeError(
+            f"index_add: input ({input.dtype.name}) and source ({what}) must have the same dtype"
+        )
+    x = input if input.ndim else _reshape(input, shape=(1,))
+    d = prefixed("index_add", rules.norm_dim, dim, x.ndim)
+    want = x.shape[:d] + (idx.size,) + x.shape[d + 1 :]
+    if source.shape != want and not (source.ndim == 0 and want == (1,)):
+        raise ShapeError(
+            f"index_add: source shape {tuple(source.shape)} must match input shape "
+            f"{tuple(input.shape)} except along dim {d}, where it must be {idx.size} (the "
+            "number of indices)"
+        )
+    idx = _own(check_bounds("index_add", idx, x.shape[d], d, wrap=False), index, input, source)
+    if alpha != 1:
+        source = source * alpha
+    out = P.index_put(x, source, idx, key=(Ellipsis,), dims=(d,), accumulate=True)
+    return out if input.ndim else _reshape(out, shape=())
+
+
+def index_fill(input, dim: int, index, value):
+    """``input`` with ``value`` (a number or 0-dim tensor) written at the positions ``index``
+    (an int64 vector; negative counts from the end) names along ``dim``.
+
+    >>> import ember
+    >>> ember.index_fill(ember.zeros(2, 3), 1, ember.tensor([0, -1]), 7.0)
+    tensor([[7., 0., 7.],
+            [7., 0., 7.]])
+    """
+    idx = _vector("index_fill", _index_data("index_fill", index, INTS[1:]))
+    value = _scalar("index_fill", value)
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise ShapeError(
+                f"index_fill: only a 0-dimensional value tensor is supported, got shape "
+                f"{tuple(value.shape)}"
+            )
+        if value._data.dtype != input._data.dtype:
+            value = cast(value, dtype=input._data.dtype)
+    x = input if input.ndim else _reshape(input, shape=(1,))
+    d = prefixed("index_fill", rules.norm_dim, dim, x.ndim)
+    idx = _own(check_bounds("index_fill", idx, x.shape[d], d, wrap=True), index, input, value)
+    out = P.index_put(x, value, idx, key=(Ellipsis,), dims=(d,), accumulate=False)
+    return out if input.ndim else _reshape(out, shape=())
+
+
+def index_put(input, indices, values, accumulate: bool = False):
+    """``input`` with ``values`` written (or added, with ``accumulate``) at
+    ``input[indices]``, where ``indices`` is a tuple of index tensors, one per leading dim.
+
+    >>> import ember
+    >>> ember.index_put(ember.zeros(3), (ember.tensor([0, 0]),), ember.tensor(1.0), True)
+    tensor([2., 0., 0.])
+    """
+    if not isinstance(values, Tensor):
+        raise DTypeError(f"index_put: values must be a tensor, got {type(values).__name__}")
+    if values._data.dtype != input._data.dtype:
+        raise DTypeError(
+            f"index_put: values dtype {values.dtype.name} must match the input dtype "
+            f"{input.dtype.name}"
+        )
+    own = _enabled[0] and (input._rg or values._rg)
+    key, dims, arrays = split_key(input, tuple(indices), "index_put", own=own)
+    region = _region("index_put", input.shape, key, dims, [a.shape for a in arrays])
+    values = fit_value("index_put", values, region)
+    return P.index_put(input, values, *arrays, key=key, dims=dims, accumulate=bool(accumulate))
+
+
+register_methods(
+    __getitem__=_getitem,
+    __setitem__=_setitem,
+    gather=gather,
+    scatter=scatter,
+    scatter_add=scatter_add,
+    index_select=index_select,
+    take=take,
+    masked_fill=masked_fill,
+    masked_select=masked_select,
+    index_add=index_add,
+    index_fill=index_fill,
+    index_put=index_put,
+    scatter_=inplace(scatter, "scatter_"),
+    scatter_add_=inplace(scatter_add, "scatter_add_"),
+    masked_fill_=inplace(masked_fill, "masked_fill_"),
+    index_add_=inplace(index_add, "index_add_"),
+    index_fill_=inplace(index_fill, "index_fill_"),
+    index_put_=inplace(index_put, "index_put_"),
+)

@@ -152,8 +152,9 @@ def col2im(cols, xshape, kh, kw, oh, ow, wc, stride, pt, pl, dilation):
         for i in range(kh):
             for j in range(kw):
                 off = i * dh * wb + j * dw
-                dst = as_strided(flat[off:], (c, n, oh, wc), (hb * wb * it, c * hb * wb * it,
-                                                              sh * wb * it, it))
+                dst = as_strided(
+                    flat[off:], (c, n, oh, wc), (hb * wb * it, c * hb * wb * it, sh * wb * it, it)
+                )
                 dst += cols[:, i, j]
         img = flat[: n * c * hb * wb].reshape(n, c, hb, wb)
     else:
@@ -203,8 +204,13 @@ def conv2d(x, w, *b, stride, padding, dilation, groups):
     """2-D cross-correlation of NCHW ``x`` with ``w`` (O, C/groups, kh, kw), plus bias ``b``."""
     _check_dtypes(x, w, *b)
     _, _, oh, ow = _conv_shape(
-        x.shape, w.shape, *(a.shape for a in b), stride=stride, padding=padding,
-        dilation=dilation, groups=groups,
+        x.shape,
+        w.shape,
+        *(a.shape for a in b),
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
     )
     dt = x.dtype
     x, w, *b = _to32(x, w, *b)
@@ -231,12 +237,22 @@ def _(g, out, x, w, *b, stride, padding, dilation, groups):
     gx = gw = gb = None
     if needs_input_grad(0):
         gx = OPS["conv2d_input_grad"](
-            g, w, size=tuple(x.shape[2:]), stride=stride, padding=pads, dilation=dilation,
+            g,
+            w,
+            size=tuple(x.shape[2:]),
+            stride=stride,
+            padding=pads,
+            dilation=dilation,
             groups=groups,
         )
     if needs_input_grad(1):
         gw = OPS["conv2d_weight_grad"](
-            x, g, kernel=tuple(w.shape[2:]), stride=stride, padding=pads, dilation=dilation,
+            x,
+            g,
+            kernel=tuple(w.shape[2:]),
+            stride=stride,
+            padding=pads,
+            dilation=dilation,
             groups=groups,
         )
     if not b:
@@ -253,7 +269,12 @@ def conv2d_input_grad(g, w, *, size, stride, padding, dilation, groups):
     _check_dtypes(g, w)
     n, o, oh, ow = g.shape
     xshape = _input_grad_shape(
-        g.shape, w.shape, size=size, stride=stride, padding=padding, dilation=dilation,
+        g.shape,
+        w.shape,
+        size=size,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
         groups=groups,
     )
     dt = g.dtype
@@ -275,13 +296,16 @@ def _(gg, out, g, w, *, size, stride, padding, dilation, groups):
     dg = dw = None
     if needs_input_grad(0):
         pads = _pads4(size, g.shape[2:], w.shape[2:], stride, padding, dilation)
-        dg = OPS["conv2d"](
-            gg, w, stride=stride, padding=pads, dilation=dilation, groups=groups
-        )
+        dg = OPS["conv2d"](gg, w, stride=stride, padding=pads, dilation=dilation, groups=groups)
     if needs_input_grad(1):
         dw = OPS["conv2d_weight_grad"](
-            gg, g, kernel=tuple(w.shape[2:]), stride=stride, padding=padding,
-            dilation=dilation, groups=groups,
+            gg,
+            g,
+            kernel=tuple(w.shape[2:]),
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            groups=groups,
         )
     return dg, dw
 
@@ -292,7 +316,12 @@ def conv2d_weight_grad(x, g, *, kernel, stride, padding, dilation, groups):
     ``padding`` is (top, left)."""
     _check_dtypes(x, g)
     wshape = _weight_grad_shape(
-        x.shape, g.shape, kernel=kernel, stride=stride, padding=padding, dilation=dilation,
+        x.shape,
+        g.shape,
+        kernel=kernel,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
         groups=groups,
     )
     dt = x.dtype
@@ -315,10 +344,18 @@ def _(ggw, out, x, g, *, kernel, stride, padding, dilation, groups):
     dx = dg = None
     if needs_input_grad(0):
         dx = OPS["conv2d_input_grad"](
-            g, ggw, size=tuple(x.shape[2:]), stride=stride, padding=padding,
-            dilation=dilation, groups=groups,
+            g,
+            ggw,
+            size=tuple(x.shape[2:]),
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            groups=groups,
         )
     if needs_input_grad(1):
         pads = _pads4(x.shape[2:], g.shape[2:], kernel, stride, padding, dilation)
         dg = OPS["conv2d"](x, ggw, stride=stride, padding=pads, dilation=dilation, groups=groups)
     return dx, dg
+
+
+from ember.ops import pool as _pool  # noqa: E402,F401  (registers the pooling primitives)

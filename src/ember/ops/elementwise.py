@@ -85,12 +85,12 @@ INTS = (np.int32, np.int64)
 _SCALAR_TYPES = (bool, int, float)
 
 
-class DomainError(EmberError, ValueError):
+class ArgumentError(EmberError, ValueError):
     """An input value outside an op's domain (integer division by zero, integer to a negative
     integer power), which PyTorch also rejects."""
 
 
-class IntegerDivisionByZero(DomainError, ZeroDivisionError):
+class IntegerDivisionByZero(ArgumentError, ZeroDivisionError):
     """Integer division or remainder by zero."""
 
 
@@ -206,7 +206,7 @@ def pow_(x, y):
         if y == 2:
             return np.square(x)
         if type(y) is int and y < 0 and _is_int(x):
-            raise DomainError(
+            raise ArgumentError(
                 f"pow: integers to negative integer powers are not allowed (inputs: "
                 f"{_desc(x, y)}); use a floating-point base"
             )

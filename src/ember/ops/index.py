@@ -172,7 +172,11 @@ def _(g, out, x, v, *arrays, key, dims, accumulate):
     gx = g if accumulate else OPS["index_put"](g, 0, *arrays, key=key, dims=dims, accumulate=False)
     gv = None
     if isinstance(v, Meta):
-        gv = OPS["getitem"](g, key=key) if not arrays else OPS["index"](g, *arrays, key=key, dims=dims)
+        gv = (
+            OPS["getitem"](g, key=key)
+            if not arrays
+            else OPS["index"](g, *arrays, key=key, dims=dims)
+        )
     return (gx, gv) + (None,) * len(arrays)
 
 
@@ -183,9 +187,7 @@ def gather_shape(x, index, *, dim):
     """Shape rule shared by gather and scatter: PyTorch's size checks on ``index``."""
     x, index = tuple(x), tuple(index)
     if len(index) != len(x):
-        raise ShapeError(
-            f"index {index} must have the same number of dimensions as input {x}"
-        )
+        raise ShapeError(f"index {index} must have the same number of dimensions as input {x}")
     for d, (n, m) in enumerate(zip(index, x)):
         if d != dim and n > m:
             raise ShapeError(
@@ -290,4 +292,3 @@ def masked_fill(x, mask, value):
 def _(g, out, x, mask, value):
     gv = OPS["masked_fill"](g, ~mask, 0) if isinstance(value, Meta) else None
     return OPS["masked_fill"](g, mask, 0), None, gv
-

@@ -34,7 +34,11 @@ def _pos_dtype(size: int):
 
 
 def _trivial(key) -> bool:
-    return all(k is Ellipsis or (isinstance(k, slice) and k == slice(None)) for k in key)
+    return all(
+        k is Ellipsis
+        or (k.__class__ is slice and k.start is None and k.stop is None and k.step is None)
+        for k in key
+    )
 
 
 def accumulate(z, key, dims, arrays, vals) -> None:

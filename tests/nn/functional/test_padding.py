@@ -7,6 +7,7 @@ import torch.nn.functional as TF
 
 import ember
 import ember.nn.functional as F
+from ember.errors import EmberValueError
 from ember.testing.optest import OpCase, params, run_case
 
 ALL = ("float16", "float32", "float64", "int32", "int64", "bool")
@@ -125,12 +126,12 @@ ERRORS = [
     ),
     (
         lambda: F.pad(ember.ones(2, 3), (1, 1), mode="foo"),
-        ember.EmberValueError,
+        EmberValueError,
         r"pad: unknown padding mode 'foo'",
     ),
     (
         lambda: F.pad(ember.ones(2, 3), (1, 1), mode="reflect", value=2.0),
-        ember.EmberValueError,
+        EmberValueError,
         r'pad: padding mode "reflect" does not take a value argument',
     ),
     (

@@ -18,7 +18,8 @@ import warnings
 import numpy as np
 
 from ember.core.tensor import Tensor
-from ember.errors import DTypeError, EmberIndexError, EmberValueError, ShapeError
+from ember.core.grad_mode import _enabled
+from ember.errors import AutogradError, DTypeError, EmberIndexError, EmberValueError, ShapeError
 from ember.ops import loss as P
 from ember.ops import reduce as R
 from ember.ops.rules import broadcast
@@ -93,10 +94,20 @@ def _same_size(name: str, input, target, *, strict: bool = False):
 # ---- class-index targets ----------------------------------------------------------------------
 
 
-def _check_weight(name: str, weight, input, n_classes: int) -> None:
+def _constant_weight(name: str, weight) -> None:
+    if weight._rg and _enabled[0]:
+        raise AutogradError(
+            f"{name}: the loss is not differentiable with respect to weight; weight cannot "
+            "require grad (detach() it)"
+        )
+
+
+def _check_weight(name: str, weight, input, n_classes: int, constant: bool = True) -> None:
     if weight is None:
         return
     _float_input(name, "weight", weight)
+    if constant:
+        _constant_weight(name, weight)
     if weight.shape != (n_classes,):
         raise ShapeError(
             f"{name}: weight should have one entry per class ({n_classes}), got weight of "
@@ -228,7 +239,7 @@ def cross_entropy(
         )
     probs = isinstance(target, Tensor) and tuple(target.shape) == tuple(input.shape)
     x, t = _batched(name, input, target, not probs)
-    _check_weight(name, weight, x, x.shape[1])
+    _check_weight(name, weight, x, x.shape[1], constant=not probs)
     logp = P.log_softmax(x, axis=(1,))
     if not probs:
         _check_classes(name, x, t, ignore_index)
@@ -275,6 +286,8 @@ def _apply_weight(name: str, loss, weight, what: str = "weight"):
     if weight is None:
         return loss
     _float_input(name, what, weight)
+    if weight._data.dtype != loss._data.dtype:
+        weight = weight.to(loss.dtype)  # PyTorch computes in the input's dtype
     try:
         fits = broadcast(weight.shape, loss.shape) == tuple(loss.shape)
     except ShapeError:
@@ -304,5 +317,7 @@ def binary_cross_entropy(
     reduction = _reduction(name, reduction, size_average, reduce)
     _check_pair_dtype(name, input, target)
     _same_size(name, input, target, strict=True)
+    if weight is not None:
+        _constant_weight(name, weight)
     loss = P.binary_cross_entropy(input, target)
     return _reduce(_apply_weight(name, loss, weight), reduction)

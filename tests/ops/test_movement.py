@@ -42,7 +42,7 @@ CASES = [
     case("permute_neg", lambda x: x.permute(-1, 0), shapes=[((3, 4),), ((0, 2),)]),
     case("expand", lambda x: x.expand(2, -1, 3), shapes=[((4, 1),), ((0, 1),), ((1, 1),)]),
     case("t", lambda x: x.t(), shapes=[((),), ((5,),), ((3, 4),), ((0, 2),)]),
-    case("T", lambda x: x.T, shapes=ND2),
+    case("T", lambda x: x.T, shapes=[((3, 4),), ((0, 3),), ((1, 4),)]),
     # transpose and aliases
     case("transpose", lambda x: x.transpose(0, -1)),
     case("transpose_0_1", lambda x: x.transpose(1, 0), shapes=ND2),
@@ -194,7 +194,7 @@ CASES = [
         shapes=[((3, 4),)],
     ),
     # contiguous
-    case("contiguous", lambda x: x.T.contiguous(), shapes=ND2),
+    case("contiguous", lambda x: x.transpose(0, -1).contiguous(), shapes=ND2),
 ]
 
 JOIN = [
@@ -341,3 +341,105 @@ PROMOTE = (
 @pytest.mark.parametrize("case, dtype", params(CASES + JOIN + PROMOTE))
 def test_op(case, dtype):
     run_case(case, dtype)
+
+
+# ---- views share storage and version counter, as in PyTorch ----------------------------------
+
+VIEWS = {
+    "view": lambda x: x.view(4, 6),
+    "reshape": lambda x: x.reshape(-1),
+    "transpose": lambda x: x.transpose(0, 1),
+    "permute": lambda x: x.permute(2, 0, 1),
+    "t_matrix": lambda x: x.flatten(1).t(),
+    "unsqueeze": lambda x: x.unsqueeze(0),
+    "squeeze": lambda x: x.unsqueeze(1).squeeze(1),
+    "flatten": lambda x: x.flatten(),
+    "unflatten": lambda x: x.unflatten(2, (2, 2)),
+    "movedim": lambda x: x.movedim(0, -1),
+    "swapaxes": lambda x: x.swapaxes(0, 2),
+    "narrow": lambda x: x.narrow(1, 1, 2),
+    "split_piece": lambda x: x.split(1, dim=1)[2],
+    "chunk_piece": lambda x: x.chunk(2, dim=-1)[1],
+    "unbind_piece": lambda x: x.unbind(0)[1],
+    "diagonal": lambda x: x.diagonal(0, 1, 2),
+    "expand": lambda x: x.unsqueeze(0).expand(2, 2, 3, 4),
+}
+
+
+def _same_storage(a, b):
+    return a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr()
+
+
+@pytest.mark.parametrize("name", list(VIEWS))
+def test_view_shares_storage_and_version(name):
+    fn = VIEWS[name]
+    x = ember.arange(24.0).reshape(2, 3, 4)
+    xt = torch.arange(24.0).reshape(2, 3, 4)
+    v, vt = fn(x), fn(xt)
+    assert _same_storage(vt, xt)  # the table only holds PyTorch views
+    x.mul_(2)
+    xt.mul_(2)
+    np.testing.assert_array_equal(v.numpy(), vt.numpy())
+    assert v._version == x._version == 1
+
+
+@pytest.mark.parametrize(
+    "name", ["transpose", "unsqueeze", "narrow", "split_piece", "unbind_piece", "diagonal"]
+)
+def test_inplace_on_view_reaches_base(name):
+    x = ember.zeros(2, 3, 4)
+    xt = torch.zeros(2, 3, 4)
+    VIEWS[name](x).add_(1)
+    VIEWS[name](xt).add_(1)
+    np.testing.assert_array_equal(x.numpy(), xt.numpy())
+    assert x._version == 1
+
+
+COPIES = {
+    "flip": lambda x, lib: x.flip(0),
+    "roll": lambda x, lib: x.roll(1, 0),
+    "repeat": lambda x, lib: x.repeat(1, 1, 1),
+    "tile": lambda x, lib: x.tile(1),
+    "repeat_interleave_1": lambda x, lib: x.repeat_interleave(1, 0),
+    "repeat_interleave_row": lambda x, lib: x.flatten().narrow(0, 0, 1).repeat_interleave(3),
+    "cat_one": lambda x, lib: lib.cat([x]),
+    "stack_one": lambda x, lib: lib.stack([x]),
+    "tril": lambda x, lib: x.tril(),
+    "diag": lambda x, lib: x.flatten(1).narrow(1, 0, 3).diag(),
+    "flatten_noncontig": lambda x, lib: x.transpose(0, 2).flatten(),
+    "reshape_noncontig": lambda x, lib: x.transpose(0, 1).reshape(-1),
+    "contiguous_noncontig": lambda x, lib: x.transpose(0, 1).contiguous(),
+}
+
+
+@pytest.mark.parametrize("name", list(COPIES))
+def test_copy_does_not_share(name):
+    fn = COPIES[name]
+    x = ember.arange(24.0).reshape(2, 3, 4)
+    xt = torch.arange(24.0).reshape(2, 3, 4)
+    c, ct = fn(x, ember), fn(xt, torch)
+    assert not _same_storage(ct, xt)  # the table only holds PyTorch copies
+    x.mul_(2)
+    xt.mul_(2)
+    np.testing.assert_array_equal(c.numpy(), ct.numpy())
+    assert c._version == 0
+    c.add_(1)  # copies are writable, and writing them leaves the input alone
+    assert x._version == 1 and x.tolist() == xt.tolist()
+
+
+def test_unused_pieces_get_no_gradient_and_used_pieces_accumulate():
+    x = ember.arange(6.0).requires_grad_()
+    a, b, c = x.split(2)
+    (b * 3 + c.flip(0)).sum().backward()
+    xt = torch.arange(6.0).requires_grad_()
+    at, bt, ct = xt.split(2)
+    (bt * 3 + ct.flip(0)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), xt.grad.numpy())
+
+
+def test_cat_gradient_reaches_promoted_input_in_its_dtype():
+    x = ember.ones(2, dtype=ember.float16).requires_grad_()
+    y = ember.cat([x, ember.ones(3, dtype=ember.float64)])
+    assert y.dtype == ember.float64
+    y.sum().backward()
+    assert x.grad.dtype == ember.float16 and x.grad.tolist() == [1.0, 1.0]

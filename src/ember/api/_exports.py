@@ -5,6 +5,7 @@ from ember.api.convert import clone, contiguous, to  # noqa: F401
 from ember.api.elementwise import *  # noqa: F403
 from ember.api.indexing import *  # noqa: F403
 from ember.api.linalg import *  # noqa: F403
+from ember.api.logic import *  # noqa: F403
 from ember.api.reduce import *  # noqa: F403
 from ember.api.shape import *  # noqa: F403
 from ember.api.sort import *  # noqa: F403

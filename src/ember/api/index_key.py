@@ -33,7 +33,7 @@ def check_bounds(op: str, a: np.ndarray, n: int, dim: int, wrap: bool) -> np.nda
     """Raise unless every index in ``a`` is in ``[0, n)`` (``[-n, n)`` with ``wrap``); with
     ``wrap``, return the indices made non-negative."""
     if a.size == 0:
-        return a
+        return a.astype(np.int64, copy=False)
     lo_ok = -n if wrap else 0
     lo, hi = a.min(), a.max()
     if lo < lo_ok or hi >= n:
@@ -69,11 +69,7 @@ def _array_item(a: np.ndarray, fresh: bool, op: str):
     if kind == "b":
         return (_BOOL, bool(a)) if a.ndim == 0 else (_MASK, a, fresh)
     if kind in "iu":
-        if a.ndim == 0:
-            return int(a)
-        if a.dtype != np.int64:
-            a, fresh = a.astype(np.int64), True
-        return (_ARRAY, a, fresh)
+        return int(a) if a.ndim == 0 else (_ARRAY, a, fresh)
     raise DTypeError(
         f"{op}: tensors used as indices must be int32, int64 or bool tensors, got {a.dtype}"
     )
@@ -107,10 +103,13 @@ def _consumed(k) -> int:
     return 0 if k is None or k is Ellipsis else 1
 
 
-def split_key(x: Tensor, index, op: str, own: bool = False):
+def split_key(x: Tensor, index, op: str, check: bool = True, own: bool = False):
     """``(key, dims, arrays)`` for ``x[index]``: the basic key (always holding one Ellipsis,
     so NumPy returns a view), and the index arrays with the view dims they apply to.
-    ``own`` copies arrays that alias the caller's data (they will be saved for backward)."""
+
+    ``check`` bounds-checks the index arrays and makes them non-negative int64 (without it
+    they are passed as given, for NumPy to check); ``own`` also copies arrays that alias the
+    caller's data (they will be saved for backward)."""
     shape = x._data.shape
     items = [_item(k, op) for k in _items(index, op)]
     if sum(1 for k in items if k is Ellipsis) > 1:
@@ -146,8 +145,13 @@ def split_key(x: Tensor, index, op: str, own: bool = False):
             arrays.append(np.zeros(1 if k[1] else 0, np.int64))
             vd += 1
         elif k[0] == _ARRAY:
-            a = check_bounds(op, k[1], shape[d], d, wrap=True)
-            arrays.append(a.copy() if own and a is k[1] and not k[2] else a)
+            a = k[1]
+            if check:
+                a = check_bounds(
+                    op, a if a.dtype == np.int64 else a.astype(np.int64), shape[d], d, True
+                )
+                a = a.copy() if own and a is k[1] and not k[2] else a
+            arrays.append(a)
             key.append(FULL)
             dims.append(vd)
             d, vd = d + 1, vd + 1

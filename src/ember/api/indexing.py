@@ -62,10 +62,37 @@ def _getitem(self, key):
                 break
         else:
             return apply(_GETITEM, (self,), {"key": key if Ellipsis in key else key + (Ellipsis,)})
-    key, dims, arrays = split_key(self, key, "getitem", own=self._rg and _enabled[0])
+    if (
+        key.__class__ is Tensor
+        and key._data.ndim
+        and key._data.dtype.kind == "i"
+        and self._data.ndim
+    ):
+        return _index_first(self, key._data)
+    recording = self._rg and _enabled[0]
+    skey, dims, arrays = split_key(self, key, "getitem", check=recording, own=recording)
     if not arrays:
-        return P.getitem(self, key=key)
-    return P.index(self, *arrays, key=key, dims=dims)
+        return P.getitem(self, key=skey)
+    try:
+        return P.index(self, *arrays, key=skey, dims=dims)
+    except EmberIndexError:
+        split_key(self, key, "getitem")  # raises the error that names the dim
+        raise
+
+
+_ELLIPSIS, _DIM0 = (Ellipsis,), (0,)
+
+
+def _index_first(self, a):
+    """``x[idx]`` for one integer index tensor: the common case, kept lean."""
+    if self._rg and _enabled[0]:
+        b = check_bounds("getitem", a, self._data.shape[0], 0, wrap=True)
+        return P.index(self, b.copy() if b is a else b, key=_ELLIPSIS, dims=_DIM0)
+    try:
+        return P.index(self, a, key=_ELLIPSIS, dims=_DIM0)
+    except EmberIndexError:
+        check_bounds("getitem", a, self._data.shape[0], 0, wrap=True)
+        raise
 
 
 # ---- x[key] = value --------------------------------------------------------------------------
@@ -102,11 +129,28 @@ def _setitem(self, key, value):
     if basic is not None:
         key, dims, arrays = basic, (), ()
     else:
+        if isinstance(value, Tensor) and value._data.dtype != self._data.dtype:
+            _check_put_dtype(key, value, self)
         key, dims, arrays = split_key(self, key, "setitem", own=recording)
     if recording:
         _setitem_graph(self, key, dims, arrays, value)
     else:
         store(self, key, dims, arrays, value._data if isinstance(value, Tensor) else value)
+
+
+def _tensor_like(k) -> bool:
+    if isinstance(k, (Tensor, np.ndarray)):
+        return k.ndim > 0 or k.dtype == np.bool_
+    return isinstance(k, list)
+
+
+def _check_put_dtype(key, value, self) -> None:
+    """PyTorch casts the value of a basic (or Python-bool) setitem but not of an index_put."""
+    if any(_tensor_like(k) for k in (key if isinstance(key, tuple) else (key,))):
+        raise DTypeError(
+            f"setitem: index put requires the source and destination dtypes to match, got "
+            f"{self.dtype.name} for the destination and {value.dtype.name} for the source"
+        )
 
 
 def _region(op, shape, key, dims, arrays):

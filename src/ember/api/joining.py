@@ -61,6 +61,7 @@ def cat(tensors, dim: int = 0):
 
     As in PyTorch, 1-D empty tensors (shape ``(0,)``) are skipped whatever the other shapes.
 
+    >>> import ember
     >>> ember.cat([ember.zeros(1, 2), ember.ones(2, 2, dtype=ember.int64)]).shape
     (3, 2)
     """
@@ -90,6 +91,7 @@ def concatenate(tensors, axis: int = 0):
 def stack(tensors, dim: int = 0):
     """Join equally shaped tensors along a new dim ``dim``.
 
+    >>> import ember
     >>> ember.stack([ember.zeros(3), ember.ones(3)], dim=1).shape
     (3, 2)
     """
@@ -136,6 +138,7 @@ def dstack(tensors):
 def narrow(input, dim: int, start: int, length: int):
     """Elements ``start:start + length`` of dim ``dim`` (a view; ``start`` may be negative).
 
+    >>> import ember
     >>> ember.arange(5).narrow(0, 1, 3)
     tensor([1, 2, 3])
     """
@@ -183,6 +186,7 @@ def split(tensor, split_size_or_sections, dim: int = 0):
     """Split into pieces of ``split_size_or_sections`` (an int: equal pieces, the last one
     smaller; a list: those sizes, which must sum to the dim's length). Pieces are views.
 
+    >>> import ember
     >>> [p.tolist() for p in ember.arange(5).split(2)]
     [[0, 1], [2, 3], [4]]
     """
@@ -221,6 +225,7 @@ def chunk(input, chunks: int, dim: int = 0):
     """Split into ``chunks`` pieces of ``ceil(size / chunks)`` elements (fewer pieces when
     that size already covers the dim). Pieces are views.
 
+    >>> import ember
     >>> [p.shape for p in ember.zeros(6).chunk(4)]
     [(2,), (2,), (2,)]
     """
@@ -237,6 +242,7 @@ def chunk(input, chunks: int, dim: int = 0):
 def unbind(input, dim: int = 0):
     """The slices along ``dim``, with that dim removed (views).
 
+    >>> import ember
     >>> [t.tolist() for t in ember.tensor([[1, 2], [3, 4]]).unbind(1)]
     [[1, 3], [2, 4]]
     """

@@ -102,6 +102,15 @@ def index_zero() -> Tensor:
     return _wrap(np.zeros((), np.int64))
 
 
+def select(result, input, d: int, keepdim: bool, idx):
+    """``result(values, indices)`` for indices ``idx`` kept as a size-1 dim ``d``."""
+    values = S.take_along(input, idx, axis=d)
+    if not keepdim:
+        shape = input._data.shape[:d] + input._data.shape[d + 1 :]
+        values, idx = M.reshape(values, shape=shape), M.reshape(idx, shape=shape)
+    return result(values, idx)
+
+
 def _cast(input, dtype):
     if dtype is None:
         return input
@@ -183,12 +192,7 @@ def _extremum(op, amax, arg, result, input, dim, keepdim, other):
     if input._data.ndim == 0:
         return result(M.clone(input), index_zero())
     check_nonempty(op, input, (d,))
-    idx = arg(input, axis=d, keepdims=True)
-    values = S.take_along(input, idx, axis=d)
-    if not keepdim:
-        shape = input._data.shape[:d] + input._data.shape[d + 1 :]
-        values, idx = M.reshape(values, shape=shape), M.reshape(idx, shape=shape)
-    return result(values, idx)
+    return select(result, input, d, keepdim, arg(input, axis=d, keepdims=True))
 
 
 def max(input, dim=None, keepdim: bool = False, *, other=None):

@@ -16,6 +16,9 @@ def _pair(name: str):
     cls = namedtuple(name, ["values", "indices"])
     cls.__module__ = "ember.return_types"
     cls.__doc__ = f"The ``(values, indices)`` result of ``ember.{name}``."
+    cls.__repr__ = lambda self: (
+        f"ember.return_types.{name}(values={self.values!r}, indices={self.indices!r})"
+    )
     return cls
 
 

@@ -103,6 +103,7 @@ def permute(input, *dims):
 def transpose(input, dim0: int, dim1: int):
     """Swap two dimensions (a view).
 
+    >>> import ember
     >>> ember.zeros(2, 3, 4).transpose(0, -1).shape
     (4, 3, 2)
     """
@@ -161,6 +162,7 @@ def view_as(input, other):
 def flatten(input, start_dim: int = 0, end_dim: int = -1):
     """Merge dims ``start_dim..end_dim`` into one (a view when the layout allows).
 
+    >>> import ember
     >>> ember.zeros(2, 3, 4).flatten(1).shape
     (2, 12)
     """
@@ -178,6 +180,7 @@ def flatten(input, start_dim: int = 0, end_dim: int = -1):
 def unflatten(input, dim: int, sizes):
     """Split dim ``dim`` into ``sizes`` (one entry may be -1).
 
+    >>> import ember
     >>> ember.zeros(2, 12).unflatten(1, (3, -1)).shape
     (2, 3, 4)
     """
@@ -204,6 +207,7 @@ def unflatten(input, dim: int, sizes):
 def squeeze(input, dim=None):
     """Remove size-1 dims (all of them, or those among ``dim``; other dims are left alone).
 
+    >>> import ember
     >>> ember.zeros(1, 3, 1).squeeze().shape
     (3,)
     >>> ember.zeros(1, 3, 1).squeeze((0, 1)).shape
@@ -221,6 +225,7 @@ def squeeze(input, dim=None):
 def unsqueeze(input, dim: int):
     """Insert a size-1 dim at position ``dim`` (in ``[-ndim-1, ndim]``).
 
+    >>> import ember
     >>> ember.zeros(3).unsqueeze(-1).shape
     (3, 1)
     """
@@ -232,6 +237,7 @@ def unsqueeze(input, dim: int):
 def movedim(input, source, destination):
     """Move dims ``source`` to positions ``destination``; the others keep their order.
 
+    >>> import ember
     >>> ember.zeros(2, 3, 4).movedim(0, -1).shape
     (3, 4, 2)
     """
@@ -265,6 +271,7 @@ def repeat(input, *sizes):
     """Tile the tensor ``sizes[i]`` times along dim i (PyTorch's ``Tensor.repeat``; NumPy's
     ``tile``). ``len(sizes)`` must be at least ``ndim``; extra sizes add leading dims.
 
+    >>> import ember
     >>> ember.tensor([1, 2]).repeat(2, 2)
     tensor([[1, 2, 1, 2],
             [1, 2, 1, 2]])
@@ -282,6 +289,7 @@ def repeat(input, *sizes):
 def tile(input, *dims):
     """Like ``repeat``, but fewer ``dims`` than ``ndim`` are padded with leading 1s.
 
+    >>> import ember
     >>> ember.tensor([[1, 2]]).tile(2).shape
     (1, 4)
     """
@@ -293,6 +301,7 @@ def tile(input, *dims):
 def repeat_interleave(input, repeats, dim=None, *, output_size=None):
     """Repeat each element ``repeats`` times along ``dim`` (the flattened input if None).
 
+    >>> import ember
     >>> ember.tensor([1, 2]).repeat_interleave(2)
     tensor([1, 1, 2, 2])
     """
@@ -328,6 +337,7 @@ def repeat_interleave(input, repeats, dim=None, *, output_size=None):
 def flip(input, *dims):
     """Reverse the order of elements along ``dims`` (a copy).
 
+    >>> import ember
     >>> ember.arange(3).flip(0)
     tensor([2, 1, 0])
     """
@@ -350,6 +360,7 @@ def flipud(input):
 def roll(input, shifts, dims=None):
     """Rotate elements by ``shifts`` along ``dims`` (the flattened tensor when dims is None).
 
+    >>> import ember
     >>> ember.arange(4).roll(1)
     tensor([3, 0, 1, 2])
     """
@@ -383,6 +394,7 @@ def _matrix(name, input):
 def tril(input, diagonal: int = 0):
     """The lower triangle (elements on and below ``diagonal``) of the last two dims.
 
+    >>> import ember
     >>> ember.ones(2, 2).tril()
     tensor([[1., 0.],
             [1., 1.]])
@@ -400,6 +412,7 @@ def triu(input, diagonal: int = 0):
 def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1):
     """Diagonal ``offset`` of the (dim1, dim2) planes, appended as the last dim (a view).
 
+    >>> import ember
     >>> ember.arange(9).reshape(3, 3).diagonal(1)
     tensor([1, 5])
     """
@@ -416,6 +429,7 @@ def diag_embed(input, offset: int = 0, dim1: int = -2, dim2: int = -1):
     """Matrices whose diagonal ``offset`` (in output dims dim1, dim2) holds the last dim of
     ``input``.
 
+    >>> import ember
     >>> ember.tensor([1, 2]).diag_embed()
     tensor([[1, 0],
             [0, 2]])
@@ -436,6 +450,7 @@ def diag(input, diagonal: int = 0):
     """A 1-D input becomes a square matrix with it on ``diagonal``; a 2-D input gives a copy
     of its ``diagonal``.
 
+    >>> import ember
     >>> ember.diag(ember.tensor([[1, 2], [3, 4]]))
     tensor([1, 4])
     """

@@ -13,6 +13,7 @@ import functools
 import numpy as np
 
 from ember import dtypes as D
+from ember.core.autograd import move_retained
 from ember.core.grad_mode import _enabled
 from ember.core.tensor import Tensor, _wrap
 from ember.errors import AutogradError, DTypeError, ShapeError
@@ -39,11 +40,15 @@ def inplace(fn, name: str | None = None):
                 f"{name}: in-place operation on a view while recording gradients is not "
                 "supported; use the out-of-place op or clone() the view first"
             )
+        # The op sees a snapshot of the old value, so whatever it saves stays valid.
         old = _wrap(self._data.copy())
-        old._node, old._rg, old._out_idx = self._node, self._rg, self._out_idx
+        old_node = self._node
+        old._node, old._rg, old._out_idx = old_node, self._rg, self._out_idx
         result = fn(old, *args, **kwargs)
         write_into(self, result._data, name)
         self._node, self._rg, self._out_idx = result._node, result._rg, result._out_idx
+        if old_node is not None and old_node.retained:
+            move_retained(self, old_node, old._out_idx)
         return self
 
     method.__name__ = name

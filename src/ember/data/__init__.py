@@ -2,7 +2,8 @@
 
 >>> import ember
 >>> ds = ember.data.TensorDataset(ember.randn(10, 3), ember.arange(10))
->>> loader = ember.data.DataLoader(ds, batch_size=4, shuffle=True, generator=ember.Generator().manual_seed(0))
+>>> g = ember.Generator().manual_seed(0)
+>>> loader = ember.data.DataLoader(ds, batch_size=4, shuffle=True, generator=g)
 >>> [tuple(x.shape) for x, _ in loader]
 [(4, 3), (4, 3), (2, 3)]
 """

@@ -2,7 +2,8 @@
 
 >>> import ember
 >>> ds = ember.data.TensorDataset(ember.arange(10), ember.arange(10) * 2)
->>> train, test = ember.data.random_split(ds, [0.8, 0.2], generator=ember.Generator().manual_seed(0))
+>>> g = ember.Generator().manual_seed(0)
+>>> train, test = ember.data.random_split(ds, [0.8, 0.2], generator=g)
 >>> len(train), len(test), ds[3]
 (8, 2, (tensor(3), tensor(6)))
 """

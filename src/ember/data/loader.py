@@ -87,6 +87,9 @@ class DataLoader:
         return collate([self.dataset[i] for i in indices])
 
     def __iter__(self):
+        # Drawn on every epoch, workers or not (as PyTorch does), so that the shuffle order
+        # is the same whatever num_workers is.
+        seed = int((self.generator or default_generator).np.integers(0, 2**62))
         if isinstance(self.dataset, IterableDataset):
             return self._iter_stream()
         if self.batch_sampler is None:
@@ -94,7 +97,7 @@ class DataLoader:
             return (collate(self.dataset[i]) for i in self.sampler)
         if self.num_workers == 0:
             return (self._fetch(b) for b in self.batch_sampler)
-        return self._iter_workers()
+        return self._iter_workers(seed)
 
     def _iter_stream(self):
         collate = self.collate_fn or default_collate
@@ -110,9 +113,8 @@ class DataLoader:
         if batch and not self.drop_last:
             yield collate(batch)
 
-    def _iter_workers(self):
+    def _iter_workers(self, seed: int):
         n = self.num_workers
-        seed = int((self.generator or default_generator).np.integers(0, 2**62))
         if self._workers is None:
             self._workers = worker.start_workers(n, self._fetch, seed, self.worker_init_fn)
         conns, procs = self._workers

@@ -20,7 +20,8 @@ from ember.core.tensor import Tensor, _wrap
 def encode(obj, arrays: list):
     """The JSON-able structure of a batch; arrays are appended to ``arrays``."""
     if isinstance(obj, (Tensor, np.ndarray)):
-        a = np.ascontiguousarray(obj._data if isinstance(obj, Tensor) else obj)
+        a = obj._data if isinstance(obj, Tensor) else obj
+        a = a if a.flags.c_contiguous else a.copy()  # (ascontiguousarray turns 0-d into 1-d)
         arrays.append(a)
         kind = "tensor" if isinstance(obj, Tensor) else "ndarray"
         return {"__array__": len(arrays) - 1, "kind": kind, "dtype": a.dtype.str, "shape": a.shape}

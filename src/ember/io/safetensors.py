@@ -42,7 +42,8 @@ def write(path, tensors: dict, metadata: dict | None = None) -> None:
     offset = 0
     arrays = []
     for name, arr in tensors.items():
-        arr = np.ascontiguousarray(arr)
+        arr = np.asarray(arr)
+        arr = arr if arr.flags.c_contiguous else arr.copy()  # (ascontiguousarray makes 0-d 1-d)
         code = _TO_CODE.get(arr.dtype)
         if code is None:
             raise CheckpointError(f"{path}: tensor {name!r} has unsupported dtype {arr.dtype}")

@@ -26,9 +26,7 @@ _ONE_SIXTH = float(np.float32(1.0 / 6.0))
 
 
 def _act(name, save="in", dtypes=FLOATS):
-    return primitive(
-        name, shape=rules.same_shape, dtype=rules.same_dtype, save=save, dtypes=dtypes
-    )
+    return primitive(name, shape=rules.same_shape, dtype=rules.same_dtype, save=save, dtypes=dtypes)
 
 
 def _via_float32(fn, x, **attrs):
@@ -142,9 +140,7 @@ def hardtanh(x, *, min_val, max_val):
     return np.minimum(r, t(max_val), out=r)
 
 
-hardtanh.defvjp(
-    lambda g, out, x, *, min_val, max_val: where((x <= min_val) | (x >= max_val), 0, g)
-)
+hardtanh.defvjp(lambda g, out, x, *, min_val, max_val: where((x <= min_val) | (x >= max_val), 0, g))
 
 
 @_act("hardsigmoid")

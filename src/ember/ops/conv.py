@@ -137,7 +137,7 @@ def im2col(x, kh, kw, oh, ow, stride, pt, pl, dilation, groups):
         view = as_strided(x, shape, strides)
     cols = np.empty(shape, x.dtype)
     np.copyto(cols, view)
-    return cols.reshape(groups, -1, n * oh * wc), wc
+    return cols.reshape(groups, c // groups * kh * kw, n * oh * wc), wc
 
 
 def col2im(cols, xshape, kh, kw, oh, ow, wc, stride, pt, pl, dilation):
@@ -217,7 +217,7 @@ def conv2d(x, w, *b, stride, padding, dilation, groups):
     n, c = x.shape[:2]
     o, _, kh, kw = w.shape
     if _is_pointwise((kh, kw), stride, padding, groups):
-        res = np.matmul(w.reshape(o, c), x.reshape(n, c, -1)).reshape(n, o, oh, ow)
+        res = np.matmul(w.reshape(o, c), x.reshape(n, c, oh * ow)).reshape(n, o, oh, ow)
         out = res if not b else np.add(res, b[0][:, None, None], out=res)
     else:
         cols, wc = im2col(x, kh, kw, oh, ow, stride, padding[0], padding[2], dilation, groups)
@@ -281,7 +281,7 @@ def conv2d_input_grad(g, w, *, size, stride, padding, dilation, groups):
     g, w = _to32(g, w)
     kh, kw = w.shape[2:]
     if _is_pointwise((kh, kw), stride, padding, groups) and tuple(size) == (oh, ow):
-        res = np.matmul(w.reshape(o, -1).T, g.reshape(n, o, -1)).reshape(xshape)
+        res = np.matmul(w.reshape(o, -1).T, g.reshape(n, o, oh * ow)).reshape(xshape)
         return res if res.dtype == dt else res.astype(dt)
     wb = _need(ow, kw, stride[1], dilation[1])
     wc = wb if _wide(stride[1], ow, wb) else ow
@@ -333,7 +333,7 @@ def conv2d_weight_grad(x, g, *, kernel, stride, padding, dilation, groups):
         return res if res.dtype == dt else res.astype(dt)
     cols, wc = im2col(x, kh, kw, oh, ow, stride, padding[0], padding[1], dilation, groups)
     if wc != ow:  # the wide columns hold other pixels: zero them (0 * inf would be nan)
-        cols.reshape(groups, -1, n, oh, wc)[..., ow:] = 0
+        cols.reshape(groups, cols.shape[1], n, oh, wc)[..., ow:] = 0
     gt = _grad_columns(g, wc, groups)
     res = np.matmul(gt, cols.transpose(0, 2, 1)).reshape(wshape)
     return res if res.dtype == dt else res.astype(dt)

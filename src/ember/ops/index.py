@@ -84,8 +84,7 @@ def _(g, out, x, *, key):
 
 def _take(v, dims, arrays):
     if len(arrays) == 1:
-        # np.take is faster than fancy indexing; the index was validated by the API layer
-        return np.take(v, arrays[0], axis=dims[0], mode="clip")
+        return np.take(v, arrays[0], axis=dims[0])  # faster than fancy indexing
     full = [slice(None)] * v.ndim
     for d, a in zip(dims, arrays):
         full[d] = a

@@ -141,7 +141,20 @@ def _einsum_dtype(*dts, equation):
         raise DTypeError(
             "expected all operands to have the same dtype, got " + ", ".join(map(str, dts))
         )
+    if dts[0] == np.int32 and _sums_within_operand(equation):
+        return np.dtype(np.int64)
     return dts[0]
+
+
+def _sums_within_operand(equation) -> bool:
+    """Whether a subscript is summed inside one operand: PyTorch's einsum then reduces with
+    ``sum``, which turns int32 into int64."""
+    ins, out = _split(equation)
+    return any(
+        c not in out and not any(c in t for j, t in enumerate(ins) if j != k)
+        for k, sub in enumerate(ins)
+        for c in sub
+    )
 
 
 def _pair_by_matmul(a, b, sa, sb, so):
@@ -182,6 +195,9 @@ def _pair_by_matmul(a, b, sa, sb, so):
 
 
 def _contract(equation, arrays):
+    if arrays and arrays[0].dtype == np.float16:  # BLAS speed and float32 accumulation
+        res = _contract(equation, [a.astype(np.float32) for a in arrays])
+        return res.astype(np.float16)
     if len(arrays) == 2:
         ins, so = _split(equation)
         res = _pair_by_matmul(arrays[0], arrays[1], ins[0], ins[1], so)
@@ -210,7 +226,10 @@ def einsum(*operands, equation):
     if len(dts) > 1:
         raise _einsum_dtype(*[a.dtype for a in operands], equation=equation)
     _einsum_sizes([a.shape for a in operands], equation)
-    return _contract(equation, operands)
+    res = _contract(equation, operands)
+    if res.dtype == np.int32 and _sums_within_operand(equation):
+        res = res.astype(np.int64)
+    return res
 
 
 def _np_dtype(a):

@@ -33,10 +33,10 @@ def softmax(x, *, axis):
     if x.size == 0:
         return x.copy()
     w = _work(x)
-    e = np.subtract(w, np.max(w, axis=axis, keepdims=True), out=None)
-    e = e if axis else np.asarray(e)  # a 0-dim difference is a NumPy scalar
-    np.exp(e, out=e)
-    e /= np.sum(e, axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore"):  # rows of -inf give nan, silently as in PyTorch
+        e = np.asarray(w - np.max(w, axis=axis, keepdims=True))  # asarray: 0-dim gives scalars
+        np.exp(e, out=e)
+        e /= np.sum(e, axis=axis, keepdims=True)
     return e.astype(x.dtype, copy=False)
 
 
@@ -46,17 +46,16 @@ def _(g, out, x, *, axis):
     return gy - out * OPS["sum"](gy, axis=axis, keepdims=True)
 
 
-@primitive(
-    "log_softmax", shape=rules.same_shape, dtype=rules.same_dtype, save="out", dtypes=FLOATS
-)
+@primitive("log_softmax", shape=rules.same_shape, dtype=rules.same_dtype, save="out", dtypes=FLOATS)
 def log_softmax(x, *, axis):
     """``x - logsumexp(x)`` over ``axis`` (``(dim,)``, or ``()`` for a 0-dim input)."""
     if x.size == 0:
         return x.copy()
     w = _work(x)
-    s = w - np.max(w, axis=axis, keepdims=True)
-    s = s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
-    return np.asarray(s).astype(x.dtype, copy=False)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.asarray(w - np.max(w, axis=axis, keepdims=True))
+        s -= np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
+    return s.astype(x.dtype, copy=False)
 
 
 @log_softmax.defvjp
@@ -168,8 +167,7 @@ def binary_cross_entropy(x, y):
     with np.errstate(divide="ignore"):
         log_x = np.maximum(np.log(w), -100.0)
         log_1mx = np.maximum(np.log1p(-w), -100.0)
-    out = log_1mx + y * (log_x - log_1mx)
-    return np.negative(out, out=out).astype(x.dtype, copy=False)
+    return np.asarray(-(log_1mx + y * (log_x - log_1mx))).astype(x.dtype, copy=False)
 
 
 @binary_cross_entropy.defvjp
@@ -177,16 +175,18 @@ def _(g, out, x, y):
     gx = OPS["binary_cross_entropy_backward"](g, x, y) if needs_input_grad(0) else None
     if not needs_input_grad(1):  # a constant target: skip two logs per element
         return gx, None
-    # the loss is linear in y: its slope is loss(x, 1) - loss(x, 0)
-    bce = OPS["binary_cross_entropy"]
-    return gx, g * (bce(x, 1.0) - bce(x, 0.0))
+    return gx, OPS["binary_cross_entropy_target_backward"](g, x)
+
+
+# PyTorch's floor is the float32 constant 1e-12f, whatever the dtype
+_BCE_EPS = float(np.float32(1e-12))
 
 
 @primitive("binary_cross_entropy_backward", shape=rules.broadcast, dtype=rules.same_dtype)
 def binary_cross_entropy_backward(g, x, y):
     """``g * (x - y) / max(x (1 - x), 1e-12)``: PyTorch's gradient of the clamped loss."""
     w = _work(x)
-    return (g * (w - y) / np.maximum(w * (1 - w), 1e-12)).astype(x.dtype, copy=False)
+    return np.asarray(g * (w - y) / np.maximum(w * (1 - w), _BCE_EPS)).astype(x.dtype, copy=False)
 
 
 @binary_cross_entropy_backward.defvjp
@@ -196,3 +196,16 @@ def _(gg, out, g, x, y):
     r = gg / d
     diff = x - y
     return r * diff, r * g * (1 - diff * (1 - 2 * x) / d), -(r * g)
+
+
+@primitive("binary_cross_entropy_target_backward", shape=rules.broadcast, dtype=rules.same_dtype)
+def binary_cross_entropy_target_backward(g, x):
+    """``g * (log(1 - x) - log(x))``: the target gradient, unclamped as in PyTorch."""
+    w = _work(x)
+    with np.errstate(divide="ignore"):
+        return np.asarray(g * (np.log1p(-w) - np.log(w))).astype(x.dtype, copy=False)
+
+
+@binary_cross_entropy_target_backward.defvjp
+def _(gg, out, g, x):
+    return OPS["binary_cross_entropy_target_backward"](gg, x), -(gg * g) / (x * (1 - x))

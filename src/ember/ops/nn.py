@@ -52,8 +52,9 @@ def _linear_shape(x, w, *b):
     if b:
         if len(w) == 1:
             raise ShapeError(f"a bias needs a 2-D weight, got weight shape {w}")
-        if rules.broadcast(out, b[0]) != out:
-            raise ShapeError(f"bias shape {tuple(b[0])} does not broadcast to the output {out}")
+        bias = tuple(b[0])
+        if len(bias) > len(out) or any(n not in (1, m) for n, m in zip(bias[::-1], out[::-1])):
+            raise ShapeError(f"bias shape {bias} does not broadcast to the output {out}")
     return out
 
 
@@ -72,9 +73,13 @@ def linear(x, w, *b):
     lead = x.shape[:-1]
     if x.ndim > 2:
         x = x.reshape(math.prod(lead), x.shape[-1])
-    y = np.matmul(x, w.T)
+    if x.dtype == _F16:  # NumPy has no float16 GEMM: use float32 (and its accumulation)
+        y = np.matmul(x.astype(np.float32), w.T.astype(np.float32))
+    else:
+        y = np.matmul(x, w.T)
     if b:
         np.add(y, b[0], out=y)  # raises unless the bias broadcasts into the output
+    y = y.astype(_F16, copy=False) if x.dtype == _F16 else y
     return y.reshape(lead + w.shape[:-1]) if len(lead) > 1 else y
 
 

@@ -176,10 +176,10 @@ def _gather_shape(x, idx, **_):
 def max_pool_gather(x, idx, *, overlap):
     """``x[n, c].flat[idx[n, c]]``: the values at max-pooling indices."""
     n, c = x.shape[:2]
-    flat = x.reshape(n, c, -1)
+    flat = x.reshape(n, c, x.shape[2] * x.shape[3])
     if idx.size and (idx.min() < 0 or idx.max() >= flat.shape[2]):
         raise ShapeError(f"indices out of range for an input plane of {flat.shape[2]} elements")
-    return np.take_along_axis(flat, idx.reshape(n, c, -1), axis=2).reshape(idx.shape)
+    return np.take_along_axis(flat, idx.reshape(n, c, idx.shape[2] * idx.shape[3]), axis=2).reshape(idx.shape)
 
 
 @max_pool_gather.defvjp
@@ -197,12 +197,12 @@ def _scatter_shape(g, idx, *, size, overlap):
 def max_pool_scatter(g, idx, *, size, overlap):
     """Zeros of spatial ``size`` with ``g`` added at the flat positions ``idx``."""
     n, c = g.shape[:2]
-    plane = size[0] * size[1]
+    plane, k = size[0] * size[1], g.shape[2] * g.shape[3]
     if not overlap:  # distinct positions: a plain scatter
         out = np.zeros((n * c, plane), g.dtype)
-        np.put_along_axis(out, idx.reshape(n * c, -1), g.reshape(n * c, -1), axis=1)
+        np.put_along_axis(out, idx.reshape(n * c, k), g.reshape(n * c, k), axis=1)
         return out.reshape((n, c) + tuple(size))
-    flat = idx.reshape(n * c, -1) + np.arange(n * c)[:, None] * plane
+    flat = idx.reshape(n * c, k) + np.arange(n * c)[:, None] * plane
     out = np.bincount(flat.ravel(), weights=g.ravel(), minlength=n * c * plane)
     return out.astype(g.dtype).reshape((n, c) + tuple(size))
 
@@ -349,3 +349,38 @@ def resample_axis(x, *, axis, src, dst, wts, size):
 def _(g, out, x, *, axis, src, dst, wts, size):
     tsrc, tdst, twts = transpose_map(src, dst, wts)
     return OPS["resample_axis"](g, axis=axis, src=tsrc, dst=tdst, wts=twts, size=x.shape[axis])
+
+
+# ---- adaptive max pooling --------------------------------------------------------------------
+
+
+def adaptive_windows(n: int, o: int):
+    """PyTorch's adaptive windows along one axis: starts, and (o, kmax) indices where rows
+    shorter than kmax repeat their last index (a repeat never changes a strict maximum)."""
+    i = np.arange(o)
+    start = (i * n) // o
+    end = -((-(i + 1) * n) // o)
+    kmax = int((end - start).max())
+    return start, end, np.minimum(start[:, None] + np.arange(kmax), end[:, None] - 1)
+
+
+def _adaptive_shape(x, *, output_size):
+    if len(x) != 4 or min(output_size) < 1:
+        raise ShapeError(f"cannot pool input {rules.fmt(x)} to size {tuple(output_size)}")
+    return tuple(x[:2]) + tuple(output_size)
+
+
+@primitive("adaptive_max_pool2d_indices", shape=_adaptive_shape, dtype=_int64_rule, dtypes=FLOATS)
+def adaptive_max_pool2d_indices(x, *, output_size):
+    """Flat (H * W) positions of the maxima of PyTorch's adaptive windows."""
+    n, c, h, w = x.shape
+    (oh, ow) = _adaptive_shape(x.shape, output_size=output_size)[2:]
+    sh, _, ih = adaptive_windows(h, oh)
+    sw, _, iw = adaptive_windows(w, ow)
+    views, offsets = [], []
+    for i in range(ih.shape[1]):
+        rows = x[:, :, ih[:, i], :]
+        for j in range(iw.shape[1]):
+            views.append(rows[:, :, :, iw[:, j]])
+            offsets.append(ih[:, i][:, None] * w + iw[:, j])
+    return argmax_scan(views, offsets, sh[:, None] * w + sw, (n, c, oh, ow), x.dtype)

@@ -83,9 +83,7 @@ def _(g, out, x, *, axis, keepdims):
     return unreduce(g, x, axis, keepdims)
 
 
-@primitive(
-    "mean", shape=rules.reduce_shape, dtype=rules.same_dtype, save="meta", dtypes=FLOATS
-)
+@primitive("mean", shape=rules.reduce_shape, dtype=rules.same_dtype, save="meta", dtypes=FLOATS)
 def mean(x, *, axis, keepdims):
     """Mean over ``axis``; float16 accumulates in float32; an empty reduction gives NaN."""
     s = np.sum(x, axis=axis, keepdims=keepdims, dtype=_acc(x.dtype))
@@ -101,7 +99,10 @@ def _(g, out, x, *, axis, keepdims):
 @primitive("prod", shape=rules.reduce_shape, dtype=_int_to_int64, save="in")
 def prod(x, *, axis, keepdims):
     """Product over ``axis``; integer and bool inputs multiply in int64, as in PyTorch."""
-    return np.prod(x, axis=axis, keepdims=keepdims, dtype=np.int64 if x.dtype.kind in "bi" else None)
+    dt = np.int64 if x.dtype.kind in "bi" else _acc(x.dtype)
+    return np.asarray(
+        np.prod(x, axis=axis, keepdims=keepdims, dtype=dt), dtype=_int_to_int64(x.dtype)
+    )
 
 
 @prod.defvjp
@@ -199,9 +200,7 @@ def _sign0(x):
     return (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)
 
 
-@primitive(
-    "tie_weights", shape=lambda x, ref, **_: tuple(x), dtype=rules.same_dtype, save="none"
-)
+@primitive("tie_weights", shape=lambda x, ref, **_: tuple(x), dtype=rules.same_dtype, save="none")
 def tie_weights(x, ref, *, axis, mode):
     """``1/k`` where an element equals its group's extremum ``ref`` (shared by k elements),
     else 0. mode "nan" also counts NaN elements as hits when ``ref`` is NaN; mode "abs"

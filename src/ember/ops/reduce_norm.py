@@ -19,9 +19,9 @@ from ember.ops.registry import OPS, primitive
 
 
 def _norm_shape(x, *, p, axis, keepdims):
-    if math.isinf(p) and math.prod(x[d] for d in axis) == 0:
+    if (p < 0 or math.isinf(p)) and math.prod(x[d] for d in axis) == 0:
         raise ShapeError(
-            f"cannot compute the {p} norm of an empty tensor (shape {rules.fmt(x)}) because "
+            f"cannot compute the {p:g} norm of an empty tensor (shape {rules.fmt(x)}) because "
             "the operation has no identity"
         )
     return rules.reduce_shape(x, axis=axis, keepdims=keepdims)

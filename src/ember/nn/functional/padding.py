@@ -57,6 +57,8 @@ def pad(input, pad, mode: str = "constant", value=None):
     or ``"circular"`` (wrap around). The non-constant modes pad the last 1-3 dims of a
     ``(C, *)`` or ``(N, C, *)`` input, as in PyTorch.
 
+    >>> import ember
+    >>> import ember.nn.functional as F
     >>> F.pad(ember.ones(1, 2), (1, 0, 0, 1)).shape
     (2, 3)
     """

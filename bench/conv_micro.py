@@ -7,6 +7,7 @@ training step (forward, cross-entropy, backward).
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -28,12 +29,24 @@ torch.set_num_threads(2)
 
 
 def params(lib, rng, shapes):
-    return [lib.tensor(rng.standard_normal(s).astype(np.float32) * 0.1, requires_grad=True)
-            for s in shapes]
+    return [
+        lib.tensor(rng.standard_normal(s).astype(np.float32) * 0.1, requires_grad=True)
+        for s in shapes
+    ]
 
 
-SHAPES = [(6, 1, 5, 5), (6,), (16, 6, 5, 5), (16,), (120, 256), (120,), (84, 120), (84,),
-          (10, 84), (10,)]
+SHAPES = [
+    (6, 1, 5, 5),
+    (6,),
+    (16, 6, 5, 5),
+    (16,),
+    (120, 256),
+    (120,),
+    (84, 120),
+    (84,),
+    (10, 84),
+    (10,),
+]
 
 
 def features(f, x, p):
@@ -67,8 +80,8 @@ def main():
         t_p = params(torch, np.random.default_rng(1), SHAPES)
         ex, et = ember.tensor(x), ember.tensor(t)
         tx, tt = torch.tensor(x), torch.tensor(t)
-        te = timeit(lambda: step(ember, F, ex, et, e_p, body))
-        tt_ = timeit(lambda: step(torch, TF, tx, tt, t_p, body))
+        te = timeit(functools.partial(step, ember, F, ex, et, e_p, body))
+        tt_ = timeit(functools.partial(step, torch, TF, tx, tt, t_p, body))
         rows.append((name, te, tt_))
     with torch.no_grad():
         tx = torch.tensor(x)

@@ -30,7 +30,12 @@ def with_(*extras):
 def get(name, key, shapes=(X,), dtypes=ALL, **kw):
     """x[key] with a key that means the same to both libraries."""
     return OpCase(
-        name, lambda x: x[key], lambda x: x[key], make=with_(), shapes=list(shapes), dtypes=dtypes,
+        name,
+        lambda x: x[key],
+        lambda x: x[key],
+        make=with_(),
+        shapes=list(shapes),
+        dtypes=dtypes,
         **kw,
     )
 
@@ -38,7 +43,11 @@ def get(name, key, shapes=(X,), dtypes=ALL, **kw):
 def get_np(name, key, shapes=(X,), dtypes=ALL):
     """x[key] against NumPy (negative steps, which PyTorch rejects)."""
     return OpCase(
-        name, lambda x: x[key], np_ref=lambda x: x[key], make=with_(), shapes=list(shapes),
+        name,
+        lambda x: x[key],
+        np_ref=lambda x: x[key],
+        make=with_(),
+        shapes=list(shapes),
         dtypes=dtypes,
     )
 
@@ -219,8 +228,11 @@ def test_setitem_value_dtype_cast_like_torch():
 
 
 def test_advanced_setitem_value_dtype_must_match():
-    with pytest.raises(ember.DTypeError, match="setitem: index put requires the source and "
-                       "destination dtypes to match, got int64 for the destination and float32"):
+    with pytest.raises(
+        ember.DTypeError,
+        match="setitem: index put requires the source and "
+        "destination dtypes to match, got int64 for the destination and float32",
+    ):
         ember.zeros(3, dtype=ember.int64)[[1, 2]] = ember.tensor([-1.5, 3.9])
 
 
@@ -241,3 +253,222 @@ def test_setitem_gradients_match_torch_inplace_on_leaf_clone():
     exp = run(torch, lambda z: torch.tensor(z, requires_grad=True))
     for g, e in zip(got, exp):
         np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=1e-12)
+
+
+# ---- views, version counters, autograd rules ---------------------------------------------------
+
+
+def test_basic_index_is_a_view_sharing_the_version_counter():
+    x = ember.arange(12.0).reshape(3, 4)
+    for v in (x[1], x[:, 0], x[1:, ::2], x[None, 2, ...], x[ember.tensor(1)], x[2, 3]):
+        assert np.shares_memory(v.numpy(), x.numpy())
+        before = x._version
+        v.add_(1.0)
+        assert x._version == v._version == before + 1
+    y, t = ember.arange(12.0).reshape(3, 4), torch.arange(12.0).reshape(3, 4)
+    for z in (y, t):
+        z[1][2] = 100.0  # writes through the view
+        z[:, 0][1:] = -1.0
+        z[2, ...].mul_(2.0)
+    np.testing.assert_array_equal(y.numpy(), t.numpy())
+
+
+def test_advanced_index_is_a_copy():
+    x = ember.arange(6.0)
+    for v in (x[[0, 1]], x[ember.tensor([True] * 6)], x[True]):
+        v.add_(10.0)
+    assert x.tolist() == list(range(6))
+
+
+def test_setitem_writes_storage_and_bumps_version():
+    x = ember.zeros(2, 3)
+    view = x[1]
+    v0 = x._version
+    x[1, [0, 2]] = 5.0
+    assert view.tolist() == [5.0, 0.0, 5.0]
+    assert x._version == view._version == v0 + 1
+    x[0] = ember.ones(3)
+    assert x._version == v0 + 2
+    view[1] = 7.0  # through the view into x
+    assert x.tolist() == [[1.0, 1.0, 1.0], [5.0, 7.0, 5.0]]
+
+
+def test_setitem_after_save_raises_at_backward_like_torch():
+    w = ember.ones(3, requires_grad=True)
+    y = w * 2
+    z = y * y  # saves y
+    y[0] = 5.0
+    with pytest.raises(ember.AutogradError, match="modified by an in-place operation"):
+        z.sum().backward()
+
+
+def test_setitem_on_leaf_requiring_grad_raises():
+    x = ember.zeros(3, requires_grad=True)
+    with pytest.raises(ember.AutogradError, match="setitem: a leaf tensor that requires grad"):
+        x[0] = 1.0
+    with ember.no_grad():
+        x[0] = 1.0
+    assert x.tolist() == [1.0, 0.0, 0.0]
+
+
+def test_setitem_on_view_while_recording_raises():
+    x = ember.zeros(2, 3, requires_grad=True).clone()
+    with pytest.raises(ember.AutogradError, match="setitem: in-place operation on a view"):
+        x[0][1] = 1.0
+
+
+def test_setitem_into_plain_buffer_records_graph():
+    h = ember.tensor([1.0, 2.0], requires_grad=True)
+    ht = torch.tensor([1.0, 2.0], requires_grad=True)
+    outs = []
+    for lib, v in ((ember, h), (torch, ht)):
+        buf = lib.zeros(3, 2)
+        for t in range(3):
+            buf[t] = v * (t + 1)
+        (buf * buf).sum().backward()
+        outs.append(v.grad.numpy())
+    assert ember.zeros(1).requires_grad is False
+    np.testing.assert_allclose(outs[0], outs[1])
+
+
+def test_getitem_second_order_with_repeats():
+    x = ember.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    xt = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    res = []
+    for lib, z in ((ember, x), (torch, xt)):
+        y = (z[[0, 0, 2]] ** 3).sum()
+        (g,) = (ember.autograd if lib is ember else torch.autograd).grad(y, z, create_graph=True)
+        (g * g).sum().backward()
+        res.append((g.detach().numpy(), z.grad.numpy()))
+    for a, b in zip(*res):
+        np.testing.assert_allclose(a, b)
+
+
+# ---- errors ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "key, err, msg",
+    [
+        (5, ember.EmberIndexError, r"getitem: index 5 is out of bounds for dim 0 with size 3"),
+        ((0, -6), ember.EmberIndexError, r"getitem: index -6 is out of bounds for dim 1 with size"),
+        (
+            (slice(None), [0, 7]),
+            ember.EmberIndexError,
+            r"getitem: index 7 is out of bounds for "
+            r"dim 1 with size 4",
+        ),
+        (([0], 1, [-6]), ember.EmberIndexError, r"getitem: index -6 is out of bounds for dim 2"),
+        (
+            (0, 0, 0, 0),
+            ember.EmberIndexError,
+            r"getitem: too many indices for tensor of "
+            r"dimension 3",
+        ),
+        (
+            (Ellipsis, 0, Ellipsis),
+            ember.EmberIndexError,
+            r"getitem: an index can only have a "
+            r"single ellipsis",
+        ),
+        (slice(None, None, 0), ember.ShapeError, r"getitem: slice step cannot be zero"),
+        (1.5, ember.DTypeError, r"getitem: only integers, slices .* \(got float\)"),
+        (
+            ([1.0],),
+            ember.DTypeError,
+            r"getitem: tensors used as indices must be int32, int64 or "
+            r"bool tensors, got float32",
+        ),
+        ("a", ember.DTypeError, r"getitem: .*valid indices \(got str\)"),
+        (
+            [True, False],
+            ember.EmberIndexError,
+            r"getitem: the shape of the mask \(2,\) at index 0 "
+            r"does not match the shape of the indexed tensor \(3, 4, 5\) at dim 0",
+        ),
+        (
+            (0, [[True] * 5] * 3),
+            ember.EmberIndexError,
+            r"the shape of the mask \(3, 5\) at index 1 "
+            r"does not match .* at dim 1",
+        ),
+        (
+            ([0, 1], [0, 1, 2]),
+            ember.EmberIndexError,
+            r"getitem: shape mismatch: indexing tensors "
+            r"could not be broadcast together with shapes \(2,\), \(3,\)",
+        ),
+        (
+            [[0, 1], [1, 0]],
+            ember.EmberIndexError,
+            r"getitem: a list holding sequences.* is "
+            r"ambiguous",
+        ),
+    ],
+)
+def test_getitem_errors(key, err, msg):
+    x = ember.zeros(3, 4, 5)
+    with pytest.raises(err, match=msg):
+        x[key]
+    if not isinstance(key, str):
+        with pytest.raises(err, match=msg.replace("getitem", "setitem")):
+            x[key] = 0.0
+
+
+def test_getitem_index_tensor_errors():
+    x = ember.zeros(3, 4, requires_grad=True)
+    for z in (x, x.detach()):
+        with pytest.raises(
+            ember.EmberIndexError, match="getitem: index 3 is out of bounds for dim 0 with size 3"
+        ):
+            z[ember.tensor([0, 3])]
+        with pytest.raises(
+            ember.EmberIndexError, match="getitem: index -4 is out of bounds for dim 0 with size 3"
+        ):
+            z[ember.tensor([-4], dtype=ember.int32)]
+        with pytest.raises(
+            ember.DTypeError,
+            match="getitem: tensors used as indices must be "
+            "int32, int64 or bool tensors, got float32",
+        ):
+            z[ember.tensor([0.0])]
+        with pytest.raises(
+            ember.EmberIndexError, match="getitem: index 9 is out of bounds for dim 1 with size 4"
+        ):
+            z[:, ember.tensor([9])]
+    with pytest.raises(ember.EmberIndexError, match="too many indices for tensor of dimension 0"):
+        ember.tensor(1.0)[ember.tensor([0])]
+
+
+def test_setitem_errors():
+    x = ember.zeros(3, 4)
+    with pytest.raises(
+        ember.ShapeError,
+        match=r"setitem: shape mismatch: value tensor of shape "
+        r"\(3,\) cannot be broadcast to indexing result of shape \(4,\)",
+    ):
+        x[0] = ember.ones(3)
+    with pytest.raises(
+        ember.ShapeError,
+        match=r"setitem: shape mismatch: value tensor of shape "
+        r"\(3, 4\) cannot be broadcast to indexing result of shape \(2, 4\)",
+    ):
+        x[[0, 1]] = ember.ones(3, 4)
+    with pytest.raises(
+        ember.ShapeError,
+        match=r"setitem: shape mismatch: value tensor of shape "
+        r"\(2, 1, 2, 4\) cannot .* shape \(2, 4\)",
+    ):
+        x[0:2] = ember.ones(2, 1, 2, 4)
+    with pytest.raises(ember.DTypeError, match="setitem: can't assign a list to a tensor"):
+        x[0] = [1.0, 2.0, 3.0, 4.0]
+    with pytest.raises(ember.AutogradError, match="setitem: the tensor is a broadcast"):
+        ember.zeros(4).expand(3, 4)[0, 0] = 1.0
+    y = ember.zeros(3, 4).clone()
+    v = ember.ones(3, requires_grad=True)
+    with pytest.raises(
+        ember.ShapeError,
+        match=r"setitem: shape mismatch: value tensor of shape "
+        r"\(3,\) cannot be broadcast to indexing result of shape \(4,\)",
+    ):
+        y[0] = v

@@ -193,6 +193,14 @@ CASES = [
         lambda x: torch.chunk(x, 2, 1),
         shapes=[((3, 4),)],
     ),
+    case("select", lambda x: x.select(0, 1), shapes=[((3,),), ((3, 4),), ((2, 0, 3),)]),
+    case("select_neg", lambda x: x.select(-1, -2), shapes=[((3,),), ((3, 4),), ((2, 3, 4),)]),
+    case(
+        "fn_select",
+        lambda x: ember.select(x, 1, 0),
+        lambda x: torch.select(x, 1, 0),
+        shapes=[((3, 4),), ((0, 2, 3),)],
+    ),
     # contiguous
     case("contiguous", lambda x: x.transpose(0, -1).contiguous(), shapes=ND2),
 ]
@@ -361,6 +369,7 @@ VIEWS = {
     "split_piece": lambda x: x.split(1, dim=1)[2],
     "chunk_piece": lambda x: x.chunk(2, dim=-1)[1],
     "unbind_piece": lambda x: x.unbind(0)[1],
+    "select": lambda x: x.select(2, -1),
     "diagonal": lambda x: x.diagonal(0, 1, 2),
     "expand": lambda x: x.unsqueeze(0).expand(2, 2, 3, 4),
 }
@@ -384,7 +393,8 @@ def test_view_shares_storage_and_version(name):
 
 
 @pytest.mark.parametrize(
-    "name", ["transpose", "unsqueeze", "narrow", "split_piece", "unbind_piece", "diagonal"]
+    "name",
+    ["transpose", "unsqueeze", "narrow", "split_piece", "unbind_piece", "select", "diagonal"],
 )
 def test_inplace_on_view_reaches_base(name):
     x = ember.zeros(2, 3, 4)
@@ -443,3 +453,15 @@ def test_cat_gradient_reaches_promoted_input_in_its_dtype():
     assert y.dtype == ember.float64
     y.sum().backward()
     assert x.grad.dtype == ember.float16 and x.grad.tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("name, diagonal", [("tril_", 0), ("tril_", -1), ("triu_", 1)])
+def test_inplace_triangles(name, diagonal):
+    a = np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32)
+    x, xt = ember.tensor(a), torch.tensor(a)
+    v, vt = x.transpose(0, 1), xt.transpose(0, 1)
+    assert getattr(x, name)(diagonal) is x
+    getattr(xt, name)(diagonal)
+    np.testing.assert_array_equal(x.numpy(), xt.numpy())
+    np.testing.assert_array_equal(v.numpy(), vt.numpy())
+    assert x._version == v._version == 1

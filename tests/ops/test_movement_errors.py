@@ -129,6 +129,13 @@ ERRORS = [
     ),
     (lambda L: L.tensor(1.0).split(1), SHP, r"split: expects at least a 1-dimensional tensor"),
     (lambda L: L.ones(5).split(2, 1), IDX, r"split: dim 1 is out of range"),
+    (
+        lambda L: L.ones(2, 3).select(1, 3),
+        IDX,
+        r"select: index 3 is out of range for dim 1 of size 3 \(shape \(2, 3\)\)",
+    ),
+    (lambda L: L.ones(2, 3).select(2, 0), IDX, r"select: dim 2 is out of range"),
+    (lambda L: L.tensor(1.0).select(0, 0), IDX, r"select: dim 0 given but the tensor has no"),
     (lambda L: L.ones(5).chunk(0), VAL, r"chunk: chunks must be greater than 0, got 0"),
     (lambda L: L.tensor(1.0).chunk(2), SHP, r"chunk: expects at least a 1-dimensional tensor"),
     (lambda L: L.tensor(1.0).unbind(0), IDX, r"unbind: dim 0 given but the tensor has no dim"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ember import dtypes as D
+from ember.api.arith import exp  # noqa: F401 - the exp/log family reads as one module
 from ember.core.dispatch import method, rmethod
 from ember.core.inplace import inplace
 from ember.core.tensor import Tensor, _wrap, register_methods

@@ -25,7 +25,7 @@ from ember.core.dispatch import apply
 from ember.core.grad_mode import _enabled
 from ember.core.inplace import inplace
 from ember.core.tensor import Tensor, register_methods
-from ember.errors import AutogradError, DTypeError, EmberIndexError, ShapeError
+from ember.errors import AutogradError, DTypeError, EmberIndexError, EmberValueError, ShapeError
 from ember.ops import index as P
 from ember.ops import rules
 from ember.ops.elementwise import cast
@@ -51,17 +51,24 @@ _GETITEM = P.getitem
 # ---- x[key] ----------------------------------------------------------------------------------
 
 
-def _getitem(self, key):
+def _basic(key):
+    """The basic key for a key of ints/slices/None/Ellipsis only, else None."""
     c = key.__class__
-    if c is int or c is slice:  # the hot path: no parsing, NumPy checks the key
-        return apply(_GETITEM, (self,), {"key": (key, Ellipsis)})
+    if c is int or c is slice:
+        return (key, Ellipsis)
     if c is tuple:
         for k in key:
             c = k.__class__
             if c is not int and c is not slice and k is not None and k is not Ellipsis:
-                break
-        else:
-            return apply(_GETITEM, (self,), {"key": key if Ellipsis in key else key + (Ellipsis,)})
+                return None
+        return key if Ellipsis in key else key + (Ellipsis,)
+    return None
+
+
+def _getitem(self, key):
+    basic = _basic(key)
+    if basic is not None:  # the hot path: no parsing, NumPy checks the key
+        return apply(_GETITEM, (self,), {"key": basic})
     if (
         key.__class__ is Tensor
         and key._data.ndim
@@ -96,20 +103,6 @@ def _index_first(self, a):
 
 
 # ---- x[key] = value --------------------------------------------------------------------------
-
-
-def _basic(key):
-    """The basic key for a key of ints/slices/None/Ellipsis only, else None."""
-    c = key.__class__
-    if c is int or c is slice:
-        return (key, Ellipsis)
-    if c is tuple:
-        for k in key:
-            c = k.__class__
-            if c is not int and c is not slice and k is not None and k is not Ellipsis:
-                return None
-        return key if Ellipsis in key else key + (Ellipsis,)
-    return None
 
 
 def _setitem(self, key, value):
@@ -300,7 +293,7 @@ def gather(input, dim: int, index, *, sparse_grad: bool = False):
 
 def _scatter(op, input, dim, index, src, reduce):
     if reduce not in (None, "add", "multiply"):
-        raise ValueError(f"{op}: reduce must be None, 'add' or 'multiply', got {reduce!r}")
+        raise EmberValueError(f"{op}: reduce must be None, 'add' or 'multiply', got {reduce!r}")
     idx = _index_data(op, index)
     src = _scalar(op, src, "src")
     if isinstance(src, Tensor) and src._data.dtype != input._data.dtype:
@@ -330,7 +323,7 @@ def scatter(input, dim: int, index, src=None, *, value=None, reduce=None):
     """
     if src is None:
         if value is None:
-            raise ValueError("scatter: expected a src tensor or a value")
+            raise EmberValueError("scatter: expected a src tensor or a value")
         src = value
     return _scatter("scatter", input, dim, index, src, reduce)
 
@@ -411,7 +404,7 @@ def masked_fill(input, mask, value):
             f"{tuple(value.shape)}"
         )
     prefixed("masked_fill", rules.broadcast, input.shape, m.shape)
-    return P.masked_fill(input, m, value)
+    return P.masked_fill(input, _own(m, mask, input, value), value)
 
 
 def masked_select(input, mask):

@@ -30,6 +30,7 @@ __all__ = [
     "chunk",
     "unbind",
     "narrow",
+    "select",
 ]
 
 
@@ -103,9 +104,7 @@ def stack(tensors, dim: int = 0):
                 f"stack: expects each tensor to be equal size, but got {shape} at entry 0 and "
                 f"{tuple(t.shape)} at entry {i}"
             )
-    d = _dim("stack", dim, len(shape) + 1)
-    new = shape[:d] + (1,) + shape[d:]
-    return P.cat(*[P.reshape(t, shape=new) for t in tensors], dim=d)
+    return P.stack(*tensors, dim=_dim("stack", dim, len(shape) + 1))
 
 
 def _at_least(t, ndim):
@@ -249,11 +248,28 @@ def unbind(input, dim: int = 0):
     if input.ndim == 0:
         raise EmberIndexError(f"unbind: dim {dim} given but the tensor has no dimensions")
     d = _dim("unbind", dim, input.ndim)
-    shape = input.shape
-    new = shape[:d] + shape[d + 1 :]
-    return tuple(
-        P.reshape(P.narrow(input, dim=d, start=i, length=1), shape=new) for i in range(shape[d])
-    )
+    return tuple(P.select(input, dim=d, index=i) for i in range(input.shape[d]))
+
+
+def select(input, dim: int, index: int):
+    """The slice at position ``index`` (may be negative) of dim ``dim``, which is removed (a
+    view).
+
+    >>> import ember
+    >>> ember.arange(6).reshape(2, 3).select(1, -1)
+    tensor([2, 5])
+    """
+    if input.ndim == 0:
+        raise EmberIndexError(f"select: dim {dim} given but the tensor has no dimensions")
+    d = _dim("select", dim, input.ndim)
+    n = input.shape[d]
+    index = int(index)
+    if not -n <= index < n:
+        raise EmberIndexError(
+            f"select: index {index} is out of range for dim {d} of size {n} (shape "
+            f"{tuple(input.shape)})"
+        )
+    return P.select(input, dim=d, index=index % n)
 
 
 register_methods(
@@ -262,4 +278,5 @@ register_methods(
     split_with_sizes=split_with_sizes,
     chunk=chunk,
     unbind=unbind,
+    select=select,
 )

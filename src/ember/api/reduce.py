@@ -147,6 +147,7 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None):
     """Sum over ``dim`` (all dims by default); ints and bools sum to int64. ``dtype`` converts
     the input before summing.
 
+    >>> import ember
     >>> ember.tensor([[1, 2], [3, 4]], dtype=ember.int32).sum(1)
     tensor([3, 7])
     """
@@ -157,6 +158,7 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None):
 def mean(input, dim=None, keepdim: bool = False, *, dtype=None):
     """Mean over ``dim``; integer inputs need ``dtype=`` (a float dtype), as in PyTorch.
 
+    >>> import ember
     >>> ember.tensor([1, 2], dtype=ember.int64).mean(dtype=ember.float32)
     tensor(1.5000)
     """
@@ -167,6 +169,7 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None):
 def prod(input, dim=None, keepdim: bool = False, *, dtype=None):
     """Product over ``dim``; ints and bools multiply in int64. Gradients are exact with zeros.
 
+    >>> import ember
     >>> ember.tensor([[1.0, 2.0], [3.0, 0.0]]).prod(1)
     tensor([2., 0.])
     """
@@ -200,6 +203,7 @@ def max(input, dim=None, keepdim: bool = False, *, other=None):
     indices)`` of each slice's maximum (first index among ties); with a tensor as second
     argument, ``maximum(input, other)``.
 
+    >>> import ember
     >>> ember.tensor([[1.0, 5.0], [7.0, 2.0]]).max()
     tensor(7.)
     """
@@ -209,6 +213,7 @@ def max(input, dim=None, keepdim: bool = False, *, other=None):
 def min(input, dim=None, keepdim: bool = False, *, other=None):
     """The smallest element; see ``max`` for the ``dim`` and binary forms.
 
+    >>> import ember
     >>> ember.tensor([[1.0, 5.0], [7.0, 2.0]]).min(dim=1).indices
     tensor([0, 1])
     """
@@ -218,6 +223,7 @@ def min(input, dim=None, keepdim: bool = False, *, other=None):
 def amax(input, dim=(), keepdim: bool = False):
     """Maximum over ``dim`` (all dims by default); the gradient is split evenly among ties.
 
+    >>> import ember
     >>> ember.tensor([[1.0, 5.0], [7.0, 2.0]]).amax(dim=0)
     tensor([7., 5.])
     """
@@ -227,6 +233,7 @@ def amax(input, dim=(), keepdim: bool = False):
 def amin(input, dim=(), keepdim: bool = False):
     """Minimum over ``dim`` (all dims by default); the gradient is split evenly among ties.
 
+    >>> import ember
     >>> ember.tensor([[1.0, 5.0], [7.0, 2.0]]).amin(dim=1)
     tensor([1., 2.])
     """
@@ -248,6 +255,7 @@ def _arg(op, prim, input, dim, keepdim):
 def argmax(input, dim=None, keepdim: bool = False):
     """Index of the maximum (into the flattened tensor when ``dim`` is None), as int64.
 
+    >>> import ember
     >>> ember.tensor([[1.0, 5.0], [7.0, 2.0]]).argmax()
     tensor(2)
     """
@@ -257,6 +265,7 @@ def argmax(input, dim=None, keepdim: bool = False):
 def argmin(input, dim=None, keepdim: bool = False):
     """Index of the minimum (into the flattened tensor when ``dim`` is None), as int64.
 
+    >>> import ember
     >>> ember.tensor([[1.0, 5.0], [7.0, 2.0]]).argmin(dim=1)
     tensor([0, 1])
     """
@@ -280,6 +289,7 @@ def var(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=Non
     """Variance over ``dim`` divided by ``N - correction`` (default 1, Bessel's correction);
     ``unbiased=False`` is the legacy spelling of ``correction=0``.
 
+    >>> import ember
     >>> ember.tensor([1.0, 2.0, 4.0]).var(correction=0)
     tensor(1.5556)
     """
@@ -290,6 +300,7 @@ def var(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=Non
 def std(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
     """Standard deviation over ``dim`` (see ``var``); its gradient is 0 where it is 0.
 
+    >>> import ember
     >>> ember.tensor([1.0, 3.0]).std()
     tensor(1.4142)
     """
@@ -300,6 +311,7 @@ def std(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=Non
 def var_mean(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
     """``(var, mean)`` over ``dim``.
 
+    >>> import ember
     >>> ember.var_mean(ember.tensor([1.0, 3.0]))
     (tensor(2.), tensor(2.))
     """
@@ -314,6 +326,7 @@ def var_mean(input, dim=None, unbiased=None, keepdim: bool = False, *, correctio
 def std_mean(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
     """``(std, mean)`` over ``dim``.
 
+    >>> import ember
     >>> ember.std_mean(ember.tensor([1.0, 3.0]), correction=0)
     (tensor(1.), tensor(2.))
     """
@@ -332,6 +345,7 @@ def logsumexp(input, dim, keepdim: bool = False):
     """``log(sum(exp(input)))`` over ``dim``, computed without overflow; integer inputs give
     the default float. Its gradient is the softmax.
 
+    >>> import ember
     >>> ember.tensor([0.0, 0.0]).logsumexp(0)
     tensor(0.6931)
     """
@@ -354,6 +368,7 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
     """The vector ``p``-norm over ``dim`` (all dims by default): p = 2 ('fro'), 1, inf, -inf,
     0 (count of non-zeros) or any float. The gradient at 0 is 0, as in PyTorch.
 
+    >>> import ember
     >>> ember.tensor([3.0, -4.0]).norm(), ember.tensor([3.0, -4.0]).norm(1)
     (tensor(5.), tensor(7.))
     """
@@ -370,6 +385,7 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
 def all(input, dim=None, keepdim: bool = False):
     """True where every element over ``dim`` is non-zero (``dim=()`` reduces nothing).
 
+    >>> import ember
     >>> ember.tensor([[1, 0], [1, 1]]).all(dim=1)
     tensor([False,  True])
     """
@@ -380,6 +396,7 @@ def all(input, dim=None, keepdim: bool = False):
 def any(input, dim=None, keepdim: bool = False):
     """True where some element over ``dim`` is non-zero (``dim=()`` reduces nothing).
 
+    >>> import ember
     >>> ember.tensor([[1, 0], [0, 0]]).any(dim=1)
     tensor([ True, False])
     """
@@ -390,6 +407,7 @@ def any(input, dim=None, keepdim: bool = False):
 def count_nonzero(input, dim=None):
     """The number of non-zero elements over ``dim``, as int64.
 
+    >>> import ember
     >>> ember.count_nonzero(ember.tensor([[0, 1], [2, 3]]), dim=0)
     tensor([1, 2])
     """
@@ -402,6 +420,7 @@ def count_nonzero(input, dim=None):
 def cumsum(input, dim, *, dtype=None):
     """Running sum along ``dim``; ints and bools give int64 unless ``dtype`` says otherwise.
 
+    >>> import ember
     >>> ember.tensor([1, 2, 3]).cumsum(0)
     tensor([1, 3, 6])
     """
@@ -412,6 +431,7 @@ def cumsum(input, dim, *, dtype=None):
 def cumprod(input, dim, *, dtype=None):
     """Running product along ``dim``; gradients are exact with zeros (first order).
 
+    >>> import ember
     >>> ember.tensor([1.0, 2.0, 3.0]).cumprod(0)
     tensor([1., 2., 6.])
     """

@@ -41,6 +41,7 @@ def sort(input, dim=-1, descending: bool = False, stable: bool = False):
     """``(values, indices)`` sorted along ``dim``; NaN sorts last (first when descending).
     ``stable=True`` keeps equal elements in their input order.
 
+    >>> import ember
     >>> ember.tensor([[2.0, 1.0], [0.0, 3.0]]).sort(dim=0, descending=True).indices
     tensor([[0, 1],
             [1, 0]])
@@ -55,6 +56,7 @@ def sort(input, dim=-1, descending: bool = False, stable: bool = False):
 def argsort(input, dim=-1, descending: bool = False, *, stable: bool = False):
     """The indices that sort ``input`` along ``dim``.
 
+    >>> import ember
     >>> ember.tensor([3.0, 1.0, 2.0]).argsort(descending=True)
     tensor([0, 2, 1])
     """
@@ -67,6 +69,7 @@ def argsort(input, dim=-1, descending: bool = False, *, stable: bool = False):
 def msort(input):
     """``input`` sorted along dim 0.
 
+    >>> import ember
     >>> ember.msort(ember.tensor([[2, 0], [1, 3]]))
     tensor([[1, 0],
             [2, 3]])
@@ -78,6 +81,7 @@ def topk(input, k, dim=-1, largest: bool = True, sorted: bool = True):
     """``(values, indices)`` of the ``k`` largest (``largest=False``: smallest) elements
     along ``dim``, best first (also when ``sorted=False``). NaN counts as the largest.
 
+    >>> import ember
     >>> ember.tensor([1.0, 4.0, 2.0, 3.0]).topk(2, largest=False)
     ember.return_types.topk(values=tensor([1., 2.]), indices=tensor([0, 2]))
     """
@@ -99,7 +103,7 @@ def _select_kth(op, result, input, k, dim, keepdim, nan_first):
     d = one_dim(op, input, dim)
     _no_bool(op, input)
     if input._data.ndim == 0:
-        if k != 1:
+        if k not in (None, 1):  # None: the median
             raise ShapeError(f"{op}: k ({k}) is out of range for a 0-dim tensor")
         return result(M.clone(input), index_zero())
     check_nonempty(op, input, (d,))
@@ -113,6 +117,7 @@ def _select_kth(op, result, input, k, dim, keepdim, nan_first):
 def kthvalue(input, k, dim=-1, keepdim: bool = False):
     """``(values, indices)`` of the ``k``-th smallest element (1-based) along ``dim``.
 
+    >>> import ember
     >>> ember.tensor([4.0, 1.0, 3.0, 2.0]).kthvalue(2)
     ember.return_types.kthvalue(values=tensor(2.), indices=tensor(3))
     """
@@ -123,6 +128,7 @@ def median(input, dim=None, keepdim: bool = False):
     """The lower median of all elements, or ``(values, indices)`` along ``dim``. NaN
     propagates (the result is NaN where a slice holds one).
 
+    >>> import ember
     >>> ember.tensor([4.0, 1.0, 3.0, 2.0]).median()
     tensor(2.)
     """

@@ -180,6 +180,14 @@ def _grad_columns(g, wc, groups):
     return gt.reshape(groups, o // groups, n * oh * wc)
 
 
+def _gemm(a, b):
+    """Per-group matrix products; one group goes straight to a 2-D GEMM (NumPy's stacked
+    matmul is slower, notably with transposed operands)."""
+    if a.shape[0] == 1:
+        return np.matmul(a[0], b[0])[None]
+    return np.matmul(a, b)
+
+
 def _to32(*arrays):
     return [a.astype(_F32) if a.dtype == _F16 else a for a in arrays]
 
@@ -221,7 +229,7 @@ def conv2d(x, w, *b, stride, padding, dilation, groups):
         out = res if not b else np.add(res, b[0][:, None, None], out=res)
     else:
         cols, wc = im2col(x, kh, kw, oh, ow, stride, padding[0], padding[2], dilation, groups)
-        res = np.matmul(w.reshape(groups, o // groups, -1), cols)
+        res = _gemm(w.reshape(groups, o // groups, -1), cols)
         res = res.reshape(o, n, oh, wc)[..., :ow].transpose(1, 0, 2, 3)
         out = np.empty((n, o, oh, ow), x.dtype)
         if b:
@@ -286,7 +294,7 @@ def conv2d_input_grad(g, w, *, size, stride, padding, dilation, groups):
     wb = _need(ow, kw, stride[1], dilation[1])
     wc = wb if _wide(stride[1], ow, wb) else ow
     gt = _grad_columns(g, wc, groups)
-    cols = np.matmul(w.reshape(groups, o // groups, -1).transpose(0, 2, 1), gt)
+    cols = _gemm(w.reshape(groups, o // groups, -1).transpose(0, 2, 1), gt)
     res = col2im(cols, xshape, kh, kw, oh, ow, wc, stride, padding[0], padding[1], dilation)
     return res if res.dtype == dt else res.astype(dt)
 
@@ -335,7 +343,7 @@ def conv2d_weight_grad(x, g, *, kernel, stride, padding, dilation, groups):
     if wc != ow:  # the wide columns hold other pixels: zero them (0 * inf would be nan)
         cols.reshape(groups, cols.shape[1], n, oh, wc)[..., ow:] = 0
     gt = _grad_columns(g, wc, groups)
-    res = np.matmul(gt, cols.transpose(0, 2, 1)).reshape(wshape)
+    res = _gemm(gt, cols.transpose(0, 2, 1)).reshape(wshape)
     return res if res.dtype == dt else res.astype(dt)
 
 

@@ -125,7 +125,7 @@ def zero_grad(g):
 @primitive(
     "floor_divide",
     shape=rules.broadcast,
-    dtype=rules.same_dtype,
+    dtype=rules.promoted_dtype,
     save="none",
     promote=True,
     dtypes=NUMBERS,
@@ -142,7 +142,7 @@ floor_divide.defvjp(lambda g, out, x, y: (zero_grad(g), zero_grad(g)))
 @primitive(
     "trunc_divide",
     shape=rules.broadcast,
-    dtype=rules.same_dtype,
+    dtype=rules.promoted_dtype,
     save="none",
     promote=True,
     dtypes=NUMBERS,
@@ -161,7 +161,9 @@ def trunc_divide(x, y):
 trunc_divide.defvjp(lambda g, out, x, y: (zero_grad(g), zero_grad(g)))
 
 
-@primitive("remainder", shape=rules.broadcast, dtype=rules.same_dtype, promote=True, dtypes=NUMBERS)
+@primitive(
+    "remainder", shape=rules.broadcast, dtype=rules.promoted_dtype, promote=True, dtypes=NUMBERS
+)
 def remainder(x, y):
     """``x - floor(x / y) * y``: the result takes the sign of ``y`` (Python's ``%``)."""
     _check_int_divisor("remainder", x, y)
@@ -173,7 +175,7 @@ def _(g, out, x, y):
     return g, None if isinstance(y, _SCALAR_TYPES) else -g * floor_divide(x, y)
 
 
-@primitive("fmod", shape=rules.broadcast, dtype=rules.same_dtype, promote=True, dtypes=NUMBERS)
+@primitive("fmod", shape=rules.broadcast, dtype=rules.promoted_dtype, promote=True, dtypes=NUMBERS)
 def fmod(x, y):
     """``x - trunc(x / y) * y``: the result takes the sign of ``x`` (C's ``fmod``)."""
     _check_int_divisor("fmod", x, y)
@@ -198,7 +200,12 @@ def _int_pow(x, y):
 
 
 @primitive(
-    "pow", shape=rules.broadcast, dtype=rules.same_dtype, save="both", promote=True, dtypes=NUMBERS
+    "pow",
+    shape=rules.broadcast,
+    dtype=rules.promoted_dtype,
+    save="both",
+    promote=True,
+    dtypes=NUMBERS,
 )
 def pow_(x, y):
     """``x ** y``; an integer tensor to a negative Python integer power raises, as in PyTorch."""
@@ -280,17 +287,17 @@ def _tie_split(g, x, y, x_loses, y_loses):
 
 
 maximum = primitive(
-    "maximum", shape=rules.broadcast, dtype=rules.same_dtype, promote=True, dtypes=ALL
+    "maximum", shape=rules.broadcast, dtype=rules.promoted_dtype, promote=True, dtypes=ALL
 )(np.maximum)
 maximum.defvjp(lambda g, out, x, y: _tie_split(g, x, y, x < y, x > y))
 
 minimum = primitive(
-    "minimum", shape=rules.broadcast, dtype=rules.same_dtype, promote=True, dtypes=ALL
+    "minimum", shape=rules.broadcast, dtype=rules.promoted_dtype, promote=True, dtypes=ALL
 )(np.minimum)
 minimum.defvjp(lambda g, out, x, y: _tie_split(g, x, y, x > y, x < y))
 
 
-@primitive("clamp", shape=rules.broadcast, dtype=rules.same_dtype, promote=True, dtypes=NUMBERS)
+@primitive("clamp", shape=rules.broadcast, dtype=rules.promoted_dtype, promote=True, dtypes=NUMBERS)
 def clamp(x, lo, hi):
     """``min(max(x, lo), hi)``; a bound may be None; lo > hi gives hi everywhere (PyTorch)."""
     if lo is None:

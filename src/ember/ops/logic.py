@@ -56,7 +56,7 @@ isfinite = _float_test("isfinite", np.isfinite, True)
 
 def _bitwise(name, fn, shape=rules.broadcast):
     return primitive(
-        name, shape=shape, dtype=rules.same_dtype, save="none", promote=True, dtypes=BITS
+        name, shape=shape, dtype=rules.promoted_dtype, save="none", promote=True, dtypes=BITS
     )(fn)
 
 

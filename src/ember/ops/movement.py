@@ -123,6 +123,27 @@ def _(g, out, x, *, dim, start, length):
     return OPS["pad"](g, pad=tuple(pad), mode="constant", value=0)
 
 
+def _select_shape(x, *, dim, index):
+    if not (0 <= dim < len(x) and 0 <= index < x[dim]):
+        raise ShapeError(f"index {index} is out of range for dim {dim} of shape {tuple(x)}")
+    return tuple(x[:dim]) + tuple(x[dim + 1 :])
+
+
+@primitive("select", shape=_select_shape, dtype=rules.same_dtype, save="meta", view=True)
+def select(x, *, dim, index):
+    """The slice at position ``index`` of dimension ``dim``, which is removed (a view)."""
+    return x[_ix(dim, index)]
+
+
+@select.defvjp
+def _(g, out, x, *, dim, index):
+    n = x.shape[dim]
+    g = OPS["reshape"](g, shape=tuple(x.shape[:dim]) + (1,) + tuple(x.shape[dim + 1 :]))
+    pad = [(0, 0)] * x.ndim
+    pad[dim] = (index, n - index - 1)
+    return OPS["pad"](g, pad=tuple(pad), mode="constant", value=0)
+
+
 def _cat_shape(*shapes, dim):
     first = tuple(shapes[0])
     for i, s in enumerate(shapes):
@@ -157,6 +178,31 @@ def _(g, out, *xs, dim):
         grads.append(OPS["narrow"](g, dim=dim, start=start, length=n))
         start += n
     return tuple(grads)
+
+
+def _stack_shape(*shapes, dim):
+    first = tuple(shapes[0])
+    for i, s in enumerate(shapes):
+        if tuple(s) != first:
+            raise ShapeError(
+                f"expects each tensor to be equal size, but got {first} at entry 0 and "
+                f"{tuple(s)} at entry {i}"
+            )
+    if not 0 <= dim <= len(first):
+        raise ShapeError(f"dim {dim} is out of range for stacking tensors of shape {first}")
+    return first[:dim] + (len(shapes),) + first[dim:]
+
+
+# One op rather than reshape + cat: stacking many small tensors (collating a batch) is common.
+@primitive("stack", shape=_stack_shape, dtype=rules.same_dtype, save="none", promote=True)
+def stack(*xs, dim):
+    """Join equally shaped tensors along a new dimension ``dim``."""
+    return np.stack(xs, axis=dim)
+
+
+@stack.defvjp
+def _(g, out, *xs, dim):
+    return tuple(OPS["select"](g, dim=dim, index=i) for i in range(len(xs)))
 
 
 # ---- repetition, reversal, rotation --------------------------------------------------------
@@ -219,7 +265,13 @@ def _roll_shape(x, *, shifts, dims):
 @primitive("roll", shape=_roll_shape, dtype=rules.same_dtype, save="none")
 def roll(x, *, shifts, dims):
     """Rotate elements by ``shifts[i]`` positions along ``dims[i]`` (a copy)."""
-    return np.roll(x, shifts, axis=dims)
+    out = x
+    for s, d in zip(shifts, dims):
+        n = x.shape[d]
+        s = s % n if n else 0
+        if s:  # two slab copies: much cheaper than np.roll's general machinery
+            out = np.concatenate((out[_ix(d, slice(n - s, n))], out[_ix(d, slice(0, n - s))]), d)
+    return out.copy() if out is x else out
 
 
 @roll.defvjp

@@ -179,7 +179,9 @@ def max_pool_gather(x, idx, *, overlap):
     flat = x.reshape(n, c, x.shape[2] * x.shape[3])
     if idx.size and (idx.min() < 0 or idx.max() >= flat.shape[2]):
         raise ShapeError(f"indices out of range for an input plane of {flat.shape[2]} elements")
-    return np.take_along_axis(flat, idx.reshape(n, c, idx.shape[2] * idx.shape[3]), axis=2).reshape(idx.shape)
+    return np.take_along_axis(flat, idx.reshape(n, c, idx.shape[2] * idx.shape[3]), axis=2).reshape(
+        idx.shape
+    )
 
 
 @max_pool_gather.defvjp

@@ -245,11 +245,11 @@ argmin = _arg("argmin", np.argmin)
 
 def _variance(x, axis, correction, keepdims):
     xf = x.astype(np.float32) if x.dtype == np.float16 else x
-    d = np.asarray(xf - np.mean(xf, axis=axis, keepdims=True))  # 0-d gives a scalar
-    np.multiply(d, d, out=d)
-    ss = np.sum(d, axis=axis, keepdims=keepdims)
+    n = count(x.shape, axis)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return ss / max(count(x.shape, axis) - correction, 0)
+        d = np.asarray(xf - np.sum(xf, axis=axis, keepdims=True) / n)  # 0-d gives a scalar
+        np.multiply(d, d, out=d)
+        return np.sum(d, axis=axis, keepdims=keepdims) / max(n - correction, 0)
 
 
 def _dof_scale(x, axis, correction, k):

@@ -95,6 +95,27 @@ def same_dtype(*dts, **_):
     return t[0]
 
 
+_SCALAR_KINDS = {bool: BOOL, int: np.dtype(np.int64)}
+
+
+def promoted_dtype(*dts, **_):
+    """PyTorch's result type of the tensor inputs and Python scalars (seen as their type).
+
+    Dispatch may skip the cast when tensors share a dtype and NumPy promotes the scalars the
+    way PyTorch does (``bool tensor & 1`` is int64 in both): this rule, unlike ``same_dtype``,
+    then still predicts the output.
+    """
+    t = _tensor_dtypes(dts)
+    if not t:
+        raise DTypeError("expected at least one tensor input")
+    scalars = [
+        _SCALAR_KINDS.get(d) or D.get_default_dtype().np
+        for d in dts
+        if isinstance(d, type) and d in (bool, int, float)
+    ]
+    return D.result_np_dtype(t, [], scalars)
+
+
 def float_unary(x, *rest, **_):
     """Floating inputs keep their dtype; integers and bools become the default float."""
     if isinstance(x, np.dtype) and D.from_numpy_dtype(x).is_floating_point:

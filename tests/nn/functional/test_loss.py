@@ -11,6 +11,23 @@ import ember.nn.functional as F
 from ember.errors import EmberValueError
 from ember.testing.optest import OpCase, params, run_case
 
+
+def _u(rng, lo, hi, shape):
+    return np.asarray(rng.uniform(lo, hi, shape))  # arrays even for shape ()
+
+
+def _n(rng, shape):
+    return np.asarray(rng.standard_normal(shape))
+
+
+def _i(rng, lo, hi, shape):
+    return np.asarray(rng.integers(lo, hi, shape))
+
+
+def _c(rng, options, shape):
+    return np.asarray(rng.choice(options, shape))
+
+
 REDUCTIONS = ("mean", "sum", "none")
 
 # ---- class-index and class-probability targets ----------------------------------------------
@@ -29,17 +46,17 @@ def class_make(*, weight=False, ignore_index=-100, probs=False):
     def make(rng, dtype, shapes):
         ((shape,),) = (shapes,)
         n = _n_classes(shape)
-        x = rng.uniform(-2, 2, shape).astype(dtype)
+        x = _u(rng, -2, 2, shape).astype(dtype)
         if probs:
-            t = rng.uniform(0.1, 1.0, shape)
+            t = _u(rng, 0.1, 1.0, shape)
             t = (t / t.sum(axis=1 if len(shape) > 1 else 0, keepdims=True)).astype(dtype)
         else:
-            t = rng.integers(0, n, shape[:1] + shape[2:] if len(shape) > 1 else ())
+            t = _i(rng, 0, n, shape[:1] + shape[2:] if len(shape) > 1 else ())
             if t.size > 1:
                 t.flat[1] = ignore_index
         out = [x, t]
         if weight:
-            out.append(rng.uniform(0.5, 2.0, (n,)).astype(dtype))
+            out.append(_u(rng, 0.5, 2.0, (n,)).astype(dtype))
         return out
 
     return make
@@ -145,7 +162,7 @@ def test_every_target_ignored_gives_nan_mean_and_zero_grad():
 
 def test_cross_entropy_probability_target_of_other_dtype_promotes():
     rng = np.random.default_rng(1)
-    x, t = rng.standard_normal((3, 4)).astype(np.float32), rng.random((3, 4))
+    x, t = _n(rng, (3, 4)).astype(np.float32), rng.random((3, 4))
     got = F.cross_entropy(ember.tensor(x), ember.tensor(t))
     exp = TF.cross_entropy(torch.tensor(x), torch.tensor(t))
     assert got.dtype == ember.float64 and exp.dtype == torch.float64
@@ -154,7 +171,7 @@ def test_cross_entropy_probability_target_of_other_dtype_promotes():
 
 def test_cross_entropy_double_backward_matches_torch():
     rng = np.random.default_rng(2)
-    x, t, w = rng.standard_normal((4, 5)), np.array([0, 4, -100, 2]), rng.random(5)
+    x, t, w = _n(rng, (4, 5)), np.array([0, 4, -100, 2]), rng.random(5)
     ex, tx = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     kw = dict(label_smoothing=0.2)
     (ge,) = ember.autograd.grad(
@@ -175,47 +192,51 @@ PAIR_SHAPES = [((), ()), ((5,), (5,)), ((3, 4), (3, 4)), ((0, 3), (0, 3)), ((2, 
 
 def prob_make(*, weight_shape=None, extreme=False):
     def make(rng, dtype, shapes):
-        x = rng.uniform(0.05, 0.95, shapes[0])
+        x = _u(rng, 0.05, 0.95, shapes[0])
         if extreme and x.size > 2:
             x.flat[:3] = (0.0, 1.0, 1e-50)  # log clamps at -100 and the 1e-12 floor
-        out = [x.astype(dtype), rng.uniform(0, 1, shapes[1]).astype(dtype)]
+        out = [x.astype(dtype), _u(rng, 0, 1, shapes[1]).astype(dtype)]
         if weight_shape is not None:
-            out.append(rng.uniform(0.5, 2.0, weight_shape(shapes[0])).astype(dtype))
+            out.append(_u(rng, 0.5, 2.0, weight_shape(shapes[0])).astype(dtype))
         return out
 
     return make
 
 
-BCE_CASES = [
-    OpCase(
-        f"binary_cross_entropy-{r}",
-        lambda x, y, r=r: F.binary_cross_entropy(x, y, reduction=r),
-        lambda x, y, r=r: TF.binary_cross_entropy(x, y, reduction=r),
-        shapes=PAIR_SHAPES,
-        make=prob_make(),
-    )
-    for r in REDUCTIONS
-] + [
-    OpCase(
-        f"binary_cross_entropy-weight-{r}",
-        lambda x, y, w, r=r: F.binary_cross_entropy(x, y, w, reduction=r),
-        lambda x, y, w, r=r: TF.binary_cross_entropy(x, y, w, reduction=r),
-        shapes=PAIR_SHAPES,
-        make=prob_make(weight_shape=lambda s: s[-1:]),  # broadcast along the last dim
-        diff=(0, 1),
-    )
-    for r in REDUCTIONS
-] + [
-    OpCase(
-        "binary_cross_entropy-clamped-logs",
-        lambda x, y: F.binary_cross_entropy(x, y, reduction="none"),
-        lambda x, y: TF.binary_cross_entropy(x, y, reduction="none"),
-        shapes=[((3, 4), (3, 4))],
-        make=prob_make(extreme=True),
-        dtypes=("float32", "float64"),
-        grad=False,  # gradients at exactly 0 and 1 are checked below against torch
-    ),
-]
+BCE_CASES = (
+    [
+        OpCase(
+            f"binary_cross_entropy-{r}",
+            lambda x, y, r=r: F.binary_cross_entropy(x, y, reduction=r),
+            lambda x, y, r=r: TF.binary_cross_entropy(x, y, reduction=r),
+            shapes=PAIR_SHAPES,
+            make=prob_make(),
+        )
+        for r in REDUCTIONS
+    ]
+    + [
+        OpCase(
+            f"binary_cross_entropy-weight-{r}",
+            lambda x, y, w, r=r: F.binary_cross_entropy(x, y, w, reduction=r),
+            lambda x, y, w, r=r: TF.binary_cross_entropy(x, y, w, reduction=r),
+            shapes=PAIR_SHAPES,
+            make=prob_make(weight_shape=lambda s: s[-1:]),  # broadcast along the last dim
+            diff=(0, 1),
+        )
+        for r in REDUCTIONS
+    ]
+    + [
+        OpCase(
+            "binary_cross_entropy-clamped-logs",
+            lambda x, y: F.binary_cross_entropy(x, y, reduction="none"),
+            lambda x, y: TF.binary_cross_entropy(x, y, reduction="none"),
+            shapes=[((3, 4), (3, 4))],
+            make=prob_make(extreme=True),
+            dtypes=("float32", "float64"),
+            grad=False,  # gradients at exactly 0 and 1 are checked below against torch
+        ),
+    ]
+)
 
 
 @pytest.mark.parametrize("case, dtype", params(BCE_CASES))
@@ -272,8 +293,9 @@ def test_ignore_index_is_not_out_of_range():
 
 
 def test_nll_loss_float_target_rejected():
-    with pytest.raises(ember.DTypeError, match="nll_loss: expected class-index targets of dtype "
-                       "int64, got float32"):
+    with pytest.raises(
+        ember.DTypeError, match="nll_loss: expected class-index targets of dtype int64, got float32"
+    ):
         F.nll_loss(_logits(3, 4), ember.zeros(3))
 
 
@@ -283,8 +305,11 @@ def test_int32_target_rejected():
 
 
 def test_cross_entropy_integer_probabilities_rejected():
-    with pytest.raises(ember.DTypeError, match=r"cross_entropy: expected floating-point class "
-                       r"probabilities .* \(3, 4\), got int64"):
+    with pytest.raises(
+        ember.DTypeError,
+        match=r"cross_entropy: expected floating-point class "
+        r"probabilities .* \(3, 4\), got int64",
+    ):
         F.cross_entropy(_logits(3, 4), ember.zeros(3, 4, dtype=ember.int64))
 
 
@@ -300,16 +325,17 @@ def test_weight_length(fn):
 
 def test_weight_dtype():
     with pytest.raises(
-        ember.DTypeError, match="cross_entropy: weight dtype float64 does not match input dtype "
-        "float32"
+        ember.DTypeError,
+        match="cross_entropy: weight dtype float64 does not match input dtype float32",
     ):
         F.cross_entropy(_logits(3, 4), ember.tensor([0, 1, 2]), weight=ember.ones(4).double())
 
 
 def test_weight_requiring_grad_rejected_like_torch():
     w = ember.ones(4, requires_grad=True)
-    with pytest.raises(ember.AutogradError, match="nll_loss: the loss is not differentiable "
-                       "with respect to weight"):
+    with pytest.raises(
+        ember.AutogradError, match="nll_loss: the loss is not differentiable with respect to weight"
+    ):
         F.nll_loss(_logits(3, 4), ember.tensor([0, 1, 2]), weight=w)
     with ember.no_grad():
         F.nll_loss(_logits(3, 4), ember.tensor([0, 1, 2]), weight=w)
@@ -325,31 +351,46 @@ def test_invalid_reduction(fn):
 
 
 def test_label_smoothing_range():
-    with pytest.raises(EmberValueError, match="cross_entropy: label_smoothing must be between "
-                       "0.0 and 1.0, got 1.5"):
+    with pytest.raises(
+        EmberValueError, match="cross_entropy: label_smoothing must be between 0.0 and 1.0, got 1.5"
+    ):
         F.cross_entropy(_logits(3, 4), ember.tensor([0, 1, 2]), label_smoothing=1.5)
 
 
 def test_class_losses_need_float_input_with_a_class_dim():
-    with pytest.raises(ember.DTypeError, match="cross_entropy: expected a floating-point "
-                       "input, got int64"):
+    with pytest.raises(
+        ember.DTypeError, match="cross_entropy: expected a floating-point input, got int64"
+    ):
         F.cross_entropy(ember.tensor([[1, 2]]), ember.tensor([0]))
-    with pytest.raises(ember.ShapeError, match=r"nll_loss: expected input of shape \(C,\) or "
-                       r"\(N, C, ...\), got shape \(\)"):
+    with pytest.raises(
+        ember.ShapeError,
+        match=r"nll_loss: expected input of shape \(C,\) or "
+        r"\(N, C, ...\), got shape \(\)",
+    ):
         F.nll_loss(ember.tensor(1.0), ember.tensor(0))
 
 
 def test_binary_cross_entropy_errors():
     x = ember.rand(3)
-    with pytest.raises(ember.ShapeError, match=r"binary_cross_entropy: target shape \(2, 3\) "
-                       r"must be the same as input shape \(3,\)"):
+    with pytest.raises(
+        ember.ShapeError,
+        match=r"binary_cross_entropy: target shape \(2, 3\) "
+        r"must be the same as input shape \(3,\)",
+    ):
         F.binary_cross_entropy(x, ember.rand(2, 3))
-    with pytest.raises(ember.DTypeError, match="binary_cross_entropy: target dtype float64 "
-                       "does not match input dtype float32"):
+    with pytest.raises(
+        ember.DTypeError,
+        match="binary_cross_entropy: target dtype float64 does not match input dtype float32",
+    ):
         F.binary_cross_entropy(x, ember.rand(3).double())
-    with pytest.raises(EmberValueError, match="binary_cross_entropy: all elements of input "
-                       "should be between 0 and 1"):
+    with pytest.raises(
+        EmberValueError,
+        match="binary_cross_entropy: all elements of input should be between 0 and 1",
+    ):
         F.binary_cross_entropy(ember.tensor([0.5, 1.5]), ember.rand(2))
-    with pytest.raises(ember.ShapeError, match=r"binary_cross_entropy: weight of shape \(4,\) "
-                       r"cannot be broadcast to the loss shape \(3,\)"):
+    with pytest.raises(
+        ember.ShapeError,
+        match=r"binary_cross_entropy: weight of shape \(4,\) "
+        r"cannot be broadcast to the loss shape \(3,\)",
+    ):
         F.binary_cross_entropy(x, ember.rand(3), weight=ember.ones(4))

@@ -77,42 +77,120 @@ CASES = [
     mp2("indices-k2", [(1, 2, 4, 6)], kernel_size=2, return_indices=True),
     mp2("ties", [(2, 3, 8, 8)], ("float32",), ties, kernel_size=2, return_indices=True),
     mp2("ties-overlap", [(1, 2, 7, 7)], ("float32",), ties, kernel_size=3, stride=1, padding=1),
-    mp2("nan", [(1, 2, 6, 6)], ("float32",), with_nan, kernel_size=3, stride=2,
-        return_indices=True),
+    mp2(
+        "nan", [(1, 2, 6, 6)], ("float32",), with_nan, kernel_size=3, stride=2, return_indices=True
+    ),
     mp1("basic", [(2, 3, 9)], ALL, kernel_size=3),
-    mp1("pad-dil-ceil", [(1, 2, 10)], kernel_size=3, stride=2, padding=1, dilation=2,
-        ceil_mode=True, return_indices=True),
+    mp1(
+        "pad-dil-ceil",
+        [(1, 2, 10)],
+        kernel_size=3,
+        stride=2,
+        padding=1,
+        dilation=2,
+        ceil_mode=True,
+        return_indices=True,
+    ),
     mp1("unbatched", [(2, 7)], kernel_size=2, stride=1),
     ap2("k2", [(2, 3, 6, 8), (0, 2, 4, 4)], ALL, kernel_size=2),
     ap2("k3-s2-pad", [(1, 2, 7, 6)], kernel_size=3, stride=2, padding=1),
-    ap2("no-count-pad", [(1, 2, 7, 6)], kernel_size=3, stride=2, padding=1,
-        count_include_pad=False),
+    ap2(
+        "no-count-pad", [(1, 2, 7, 6)], kernel_size=3, stride=2, padding=1, count_include_pad=False
+    ),
     ap2("ceil", [(1, 2, 6, 7)], ALL, kernel_size=3, stride=2, padding=1, ceil_mode=True),
     ap2("ceil-no-count", [(2, 1, 5, 5)], kernel_size=2, ceil_mode=True, count_include_pad=False),
     ap2("divisor", [(1, 2, 5, 5)], kernel_size=2, stride=1, divisor_override=3),
     ap2("asym-unbatched", [(2, 5, 7)], kernel_size=(2, 3), stride=(1, 2)),
-    case("avg_pool1d-basic", [(2, 3, 9)], F.avg_pool1d, TF.avg_pool1d, kernel_size=3,
-         stride=2, padding=1, count_include_pad=False),
-    aap("adaptive_avg_pool2d-divisible", [(2, 3, 4, 6)], F.adaptive_avg_pool2d,
-        TF.adaptive_avg_pool2d, ALL, output_size=(2, 3)),
-    aap("adaptive_avg_pool2d-uneven", [(2, 2, 5, 7)], F.adaptive_avg_pool2d,
-        TF.adaptive_avg_pool2d, ALL, output_size=(3, 4)),
-    aap("adaptive_avg_pool2d-grow", [(1, 2, 3, 2)], F.adaptive_avg_pool2d,
-        TF.adaptive_avg_pool2d, output_size=(5, 3)),
-    aap("adaptive_avg_pool2d-none", [(1, 2, 5, 6)], F.adaptive_avg_pool2d,
-        TF.adaptive_avg_pool2d, output_size=(None, 4)),
-    aap("adaptive_avg_pool2d-global", [(2, 3, 5, 5), (3, 4, 4)], F.adaptive_avg_pool2d,
-        TF.adaptive_avg_pool2d, output_size=1),
-    aap("adaptive_avg_pool1d", [(2, 3, 7)], F.adaptive_avg_pool1d, TF.adaptive_avg_pool1d,
-        output_size=3),
-    aap("adaptive_max_pool2d-divisible", [(2, 3, 4, 6)], F.adaptive_max_pool2d,
-        TF.adaptive_max_pool2d, make=distinct, output_size=(2, 3), return_indices=True),
-    aap("adaptive_max_pool2d-uneven", [(2, 2, 5, 7), (3, 5, 5)], F.adaptive_max_pool2d,
-        TF.adaptive_max_pool2d, make=distinct, output_size=(3, 4)),
-    aap("adaptive_max_pool2d-ties", [(2, 2, 7, 5)], F.adaptive_max_pool2d,
-        TF.adaptive_max_pool2d, ("float32",), ties, output_size=(3, 4), return_indices=True),
-    aap("adaptive_max_pool1d", [(2, 3, 7)], F.adaptive_max_pool1d, TF.adaptive_max_pool1d,
-        make=distinct, output_size=3, return_indices=True),
+    case(
+        "avg_pool1d-basic",
+        [(2, 3, 9)],
+        F.avg_pool1d,
+        TF.avg_pool1d,
+        kernel_size=3,
+        stride=2,
+        padding=1,
+        count_include_pad=False,
+    ),
+    aap(
+        "adaptive_avg_pool2d-divisible",
+        [(2, 3, 4, 6)],
+        F.adaptive_avg_pool2d,
+        TF.adaptive_avg_pool2d,
+        ALL,
+        output_size=(2, 3),
+    ),
+    aap(
+        "adaptive_avg_pool2d-uneven",
+        [(2, 2, 5, 7)],
+        F.adaptive_avg_pool2d,
+        TF.adaptive_avg_pool2d,
+        ALL,
+        output_size=(3, 4),
+    ),
+    aap(
+        "adaptive_avg_pool2d-grow",
+        [(1, 2, 3, 2)],
+        F.adaptive_avg_pool2d,
+        TF.adaptive_avg_pool2d,
+        output_size=(5, 3),
+    ),
+    aap(
+        "adaptive_avg_pool2d-none",
+        [(1, 2, 5, 6)],
+        F.adaptive_avg_pool2d,
+        TF.adaptive_avg_pool2d,
+        output_size=(None, 4),
+    ),
+    aap(
+        "adaptive_avg_pool2d-global",
+        [(2, 3, 5, 5), (3, 4, 4)],
+        F.adaptive_avg_pool2d,
+        TF.adaptive_avg_pool2d,
+        output_size=1,
+    ),
+    aap(
+        "adaptive_avg_pool1d",
+        [(2, 3, 7)],
+        F.adaptive_avg_pool1d,
+        TF.adaptive_avg_pool1d,
+        output_size=3,
+    ),
+    aap(
+        "adaptive_max_pool2d-divisible",
+        [(2, 3, 4, 6)],
+        F.adaptive_max_pool2d,
+        TF.adaptive_max_pool2d,
+        make=distinct,
+        output_size=(2, 3),
+        return_indices=True,
+    ),
+    aap(
+        "adaptive_max_pool2d-uneven",
+        [(2, 2, 5, 7), (3, 5, 5)],
+        F.adaptive_max_pool2d,
+        TF.adaptive_max_pool2d,
+        make=distinct,
+        output_size=(3, 4),
+    ),
+    aap(
+        "adaptive_max_pool2d-ties",
+        [(2, 2, 7, 5)],
+        F.adaptive_max_pool2d,
+        TF.adaptive_max_pool2d,
+        ("float32",),
+        ties,
+        output_size=(3, 4),
+        return_indices=True,
+    ),
+    aap(
+        "adaptive_max_pool1d",
+        [(2, 3, 7)],
+        F.adaptive_max_pool1d,
+        TF.adaptive_max_pool1d,
+        make=distinct,
+        output_size=3,
+        return_indices=True,
+    ),
 ]
 
 
@@ -138,31 +216,86 @@ def raises(exc, match, fn, *args, **kw):
 
 
 def test_rank_and_dtype_errors():
-    raises(ember.ShapeError, r"max_pool2d: expected 3-D \(unbatched\) or 4-D .* \(4, 4\)",
-           F.max_pool2d, ember.ones(4, 4), 2)
-    raises(ember.ShapeError, r"avg_pool1d: expected 2-D \(unbatched\) or 3-D .* \(1, 1, 4, 4\)",
-           F.avg_pool1d, ember.ones(1, 1, 4, 4), 2)
-    raises(ember.DTypeError, r"max_pool2d: expected a floating-point input, got int64",
-           F.max_pool2d, ember.ones(1, 1, 4, 4, dtype=ember.int64), 2)
-    raises(ember.ShapeError, r"adaptive_avg_pool2d: expected input with non-zero sizes, got "
-           r"\(1, 0, 4, 4\)", F.adaptive_avg_pool2d, ember.ones(1, 0, 4, 4), 2)
+    raises(
+        ember.ShapeError,
+        r"max_pool2d: expected 3-D \(unbatched\) or 4-D .* \(4, 4\)",
+        F.max_pool2d,
+        ember.ones(4, 4),
+        2,
+    )
+    raises(
+        ember.ShapeError,
+        r"avg_pool1d: expected 2-D \(unbatched\) or 3-D .* \(1, 1, 4, 4\)",
+        F.avg_pool1d,
+        ember.ones(1, 1, 4, 4),
+        2,
+    )
+    raises(
+        ember.DTypeError,
+        r"max_pool2d: expected a floating-point input, got int64",
+        F.max_pool2d,
+        ember.ones(1, 1, 4, 4, dtype=ember.int64),
+        2,
+    )
+    raises(
+        ember.ShapeError,
+        r"adaptive_avg_pool2d: expected input with non-zero sizes, got "
+        r"\(1, 0, 4, 4\)",
+        F.adaptive_avg_pool2d,
+        ember.ones(1, 0, 4, 4),
+        2,
+    )
 
 
 def test_window_errors():
     x = ember.ones(1, 4, 8, 8)
-    raises(EmberValueError, r"max_pool2d: pad should be at most half of effective kernel size, "
-           r"but got pad=\(2, 2\), kernel_size=\(2, 2\) and dilation=\(1, 1\)",
-           F.max_pool2d, x, 2, padding=2)
-    raises(EmberValueError, r"avg_pool2d: kernel size should be greater than zero, got \(0, 0\)",
-           F.avg_pool2d, x, 0)
-    raises(EmberValueError, r"max_pool1d: stride should be greater than zero, got \(0,\)",
-           F.max_pool1d, ember.ones(1, 2, 8), 2, stride=0)
-    raises(EmberValueError, r"max_pool2d: dilation should be greater than zero",
-           F.max_pool2d, x, 2, dilation=0)
-    raises(EmberValueError, r"avg_pool2d: divisor must be a non-zero int, got 0",
-           F.avg_pool2d, x, 2, divisor_override=0)
-    raises(EmberValueError, r"max_pool2d: expected kernel_size to be an int or 2 ints",
-           F.max_pool2d, x, (2, 2, 2))
+    raises(
+        EmberValueError,
+        r"max_pool2d: pad should be at most half of effective kernel size, "
+        r"but got pad=\(2, 2\), kernel_size=\(2, 2\) and dilation=\(1, 1\)",
+        F.max_pool2d,
+        x,
+        2,
+        padding=2,
+    )
+    raises(
+        EmberValueError,
+        r"avg_pool2d: kernel size should be greater than zero, got \(0, 0\)",
+        F.avg_pool2d,
+        x,
+        0,
+    )
+    raises(
+        EmberValueError,
+        r"max_pool1d: stride should be greater than zero, got \(0,\)",
+        F.max_pool1d,
+        ember.ones(1, 2, 8),
+        2,
+        stride=0,
+    )
+    raises(
+        EmberValueError,
+        r"max_pool2d: dilation should be greater than zero",
+        F.max_pool2d,
+        x,
+        2,
+        dilation=0,
+    )
+    raises(
+        EmberValueError,
+        r"avg_pool2d: divisor must be a non-zero int, got 0",
+        F.avg_pool2d,
+        x,
+        2,
+        divisor_override=0,
+    )
+    raises(
+        EmberValueError,
+        r"max_pool2d: expected kernel_size to be an int or 2 ints",
+        F.max_pool2d,
+        x,
+        (2, 2, 2),
+    )
 
 
 def test_output_too_small():
@@ -170,15 +303,32 @@ def test_output_too_small():
         ember.ShapeError,
         r"max_pool2d: Given input size: \(4x2x2\). Calculated output size: \(4x0x0\). Output "
         r"size is too small \(input shape \(1, 4, 2, 2\)\)",
-        F.max_pool2d, ember.ones(1, 4, 2, 2), 3,
+        F.max_pool2d,
+        ember.ones(1, 4, 2, 2),
+        3,
     )
-    raises(ember.ShapeError, r"avg_pool1d: .*Output size is too small", F.avg_pool1d,
-           ember.ones(1, 2, 2), 3)
+    raises(
+        ember.ShapeError,
+        r"avg_pool1d: .*Output size is too small",
+        F.avg_pool1d,
+        ember.ones(1, 2, 2),
+        3,
+    )
 
 
 def test_adaptive_output_size_errors():
     x = ember.ones(1, 2, 4, 4)
-    raises(EmberValueError, r"adaptive_avg_pool2d: output_size must be positive, got \(0, 2\)",
-           F.adaptive_avg_pool2d, x, (0, 2))
-    raises(EmberValueError, r"adaptive_max_pool2d: output_size must be 2 ints, got \(1, 2, 3\)",
-           F.adaptive_max_pool2d, x, (1, 2, 3))
+    raises(
+        EmberValueError,
+        r"adaptive_avg_pool2d: output_size must be positive, got \(0, 2\)",
+        F.adaptive_avg_pool2d,
+        x,
+        (0, 2),
+    )
+    raises(
+        EmberValueError,
+        r"adaptive_max_pool2d: output_size must be 2 ints, got \(1, 2, 3\)",
+        F.adaptive_max_pool2d,
+        x,
+        (1, 2, 3),
+    )

@@ -44,8 +44,13 @@ CASES = [
     interp("bilinear-align-down", ODD, size=(3, 1), mode="bilinear", align_corners=True),
     interp("bilinear-scale", ODD, scale_factor=(2.5, 0.75), mode="bilinear"),
     interp("bilinear-scale-align", ODD, scale_factor=1.5, mode="bilinear", align_corners=True),
-    interp("bilinear-scale-recompute", ODD, scale_factor=1.5, mode="bilinear",
-           recompute_scale_factor=True),
+    interp(
+        "bilinear-scale-recompute",
+        ODD,
+        scale_factor=1.5,
+        mode="bilinear",
+        recompute_scale_factor=True,
+    ),
     interp("bilinear-one-axis", [(1, 2, 4, 5)], size=(4, 9), mode="bilinear"),
     interp("linear-1d", [(2, 3, 7)], size=12, mode="linear"),
     interp("linear-1d-align", [(2, 3, 7)], scale_factor=0.5, mode="linear", align_corners=True),
@@ -76,31 +81,102 @@ def raises(exc, match, fn, *args, **kw):
 
 def test_size_errors():
     x = ember.ones(1, 1, 4, 4)
-    raises(EmberValueError, r"interpolate: only one of size or scale_factor should be defined",
-           F.interpolate, x, size=2, scale_factor=2)
-    raises(EmberValueError, r"interpolate: either size or scale_factor should be defined",
-           F.interpolate, x)
-    raises(EmberValueError, r"interpolate: input with spatial dimensions of \[4, 4\] and output "
-           r"size of \(2, 2, 2\)", F.interpolate, x, size=(2, 2, 2))
-    raises(EmberValueError, r"interpolate: .* scale_factor of \[2, 2, 2\]", F.interpolate, x,
-           scale_factor=[2, 2, 2])
-    raises(EmberValueError, r"interpolate: recompute_scale_factor is not meaningful",
-           F.interpolate, x, size=2, recompute_scale_factor=True)
-    raises(ember.ShapeError, r"interpolate: input and output sizes should be greater than 0, "
-           r"but got input \[4, 4\] and output \[0, 0\]", F.interpolate, x, scale_factor=0.1)
+    raises(
+        EmberValueError,
+        r"interpolate: only one of size or scale_factor should be defined",
+        F.interpolate,
+        x,
+        size=2,
+        scale_factor=2,
+    )
+    raises(
+        EmberValueError,
+        r"interpolate: either size or scale_factor should be defined",
+        F.interpolate,
+        x,
+    )
+    raises(
+        EmberValueError,
+        r"interpolate: input with spatial dimensions of \[4, 4\] and output "
+        r"size of \(2, 2, 2\)",
+        F.interpolate,
+        x,
+        size=(2, 2, 2),
+    )
+    raises(
+        EmberValueError,
+        r"interpolate: .* scale_factor of \[2, 2, 2\]",
+        F.interpolate,
+        x,
+        scale_factor=[2, 2, 2],
+    )
+    raises(
+        EmberValueError,
+        r"interpolate: recompute_scale_factor is not meaningful",
+        F.interpolate,
+        x,
+        size=2,
+        recompute_scale_factor=True,
+    )
+    raises(
+        ember.ShapeError,
+        r"interpolate: input and output sizes should be greater than 0, "
+        r"but got input \[4, 4\] and output \[0, 0\]",
+        F.interpolate,
+        x,
+        scale_factor=0.1,
+    )
 
 
 def test_mode_errors():
     x = ember.ones(1, 1, 4, 4)
-    raises(EmberValueError, r"interpolate: align_corners option can only be set with the "
-           r"interpolating modes", F.interpolate, x, size=2, align_corners=True)
-    raises(ember.ShapeError, r"interpolate: got 3D input of shape \(1, 1, 4\), but bilinear "
-           r"mode needs 4D input", F.interpolate, ember.ones(1, 1, 4), size=2, mode="bilinear")
-    raises(ember.ShapeError, r"interpolate: got 4D input .* linear mode needs 3D",
-           F.interpolate, x, size=2, mode="linear")
-    raises(EmberValueError, r"interpolate: mode 'bicubic' is not supported", F.interpolate, x,
-           size=2, mode="bicubic")
-    raises(ember.DTypeError, r"interpolate: expected a floating-point input, got int64",
-           F.interpolate, ember.ones(1, 1, 2, 2, dtype=ember.int64), size=3)
-    raises(EmberValueError, r"interpolate: antialias=True is not supported", F.interpolate, x,
-           size=2, mode="bilinear", antialias=True)
+    raises(
+        EmberValueError,
+        r"interpolate: align_corners option can only be set with the "
+        r"interpolating modes",
+        F.interpolate,
+        x,
+        size=2,
+        align_corners=True,
+    )
+    raises(
+        ember.ShapeError,
+        r"interpolate: got 3D input of shape \(1, 1, 4\), but bilinear "
+        r"mode needs 4D input",
+        F.interpolate,
+        ember.ones(1, 1, 4),
+        size=2,
+        mode="bilinear",
+    )
+    raises(
+        ember.ShapeError,
+        r"interpolate: got 4D input .* linear mode needs 3D",
+        F.interpolate,
+        x,
+        size=2,
+        mode="linear",
+    )
+    raises(
+        EmberValueError,
+        r"interpolate: mode 'bicubic' is not supported",
+        F.interpolate,
+        x,
+        size=2,
+        mode="bicubic",
+    )
+    raises(
+        ember.DTypeError,
+        r"interpolate: expected a floating-point input, got int64",
+        F.interpolate,
+        ember.ones(1, 1, 2, 2, dtype=ember.int64),
+        size=3,
+    )
+    raises(
+        EmberValueError,
+        r"interpolate: antialias=True is not supported",
+        F.interpolate,
+        x,
+        size=2,
+        mode="bilinear",
+        antialias=True,
+    )

@@ -13,101 +13,53 @@ tensor(0.2395)
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 
 from ember.core.tensor import Tensor
-from ember.core.grad_mode import _enabled
-from ember.errors import AutogradError, DTypeError, EmberIndexError, EmberValueError, ShapeError
+from ember.errors import DTypeError, EmberIndexError, EmberValueError, ShapeError
+from ember.nn.functional import _loss_utils as U
+from ember.nn.functional.loss_pointwise import (
+    huber_loss,
+    kl_div,
+    l1_loss,
+    margin_ranking_loss,
+    mse_loss,
+    poisson_nll_loss,
+    smooth_l1_loss,
+    soft_margin_loss,
+)
+from ember.ops import activation as A
 from ember.ops import loss as P
 from ember.ops import reduce as R
-from ember.ops.rules import broadcast
 
-__all__ = ["cross_entropy", "nll_loss", "binary_cross_entropy"]
+__all__ = [
+    "cross_entropy",
+    "nll_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "mse_loss",
+    "l1_loss",
+    "smooth_l1_loss",
+    "huber_loss",
+    "kl_div",
+    "poisson_nll_loss",
+    "soft_margin_loss",
+    "margin_ranking_loss",
+]
 
 _INT64 = np.dtype(np.int64)
-
-
-# ---- shared argument handling ---------------------------------------------------------------
-
-
-def _reduction(name: str, reduction: str, size_average=None, reduce=None, extra=()) -> str:
-    if size_average is not None or reduce is not None:
-        # PyTorch's legacy flags: reduce=False wins, then size_average picks mean or sum
-        if reduce is False:
-            return "none"
-        return "sum" if size_average is False else "mean"
-    if reduction not in ("none", "mean", "sum") + extra:
-        allowed = ", ".join(repr(r) for r in ("none", "mean", "sum") + extra)
-        raise EmberValueError(
-            f"{name}: {reduction!r} is not a valid value for reduction (expected one of {allowed})"
-        )
-    return reduction
-
-
-def _sum_all(loss):
-    return R.sum_(loss, axis=tuple(range(loss.ndim)), keepdims=False)
-
-
-def _mean_by(total, count):
-    # 0/0 is nan in PyTorch; multiplying avoids NumPy's divide warning
-    return total / count if count else total * math.nan
-
-
-def _reduce(loss, reduction: str):
-    if reduction == "none":
-        return loss
-    total = _sum_all(loss)
-    return total if reduction == "sum" else _mean_by(total, loss._data.size)
-
-
-def _float_input(name: str, what: str, x) -> None:
-    if not isinstance(x, Tensor):
-        raise DTypeError(f"{name}: expected {what} to be a Tensor, got {type(x).__name__}")
-    if x._data.dtype.kind != "f":
-        raise DTypeError(f"{name}: expected a floating-point {what}, got {x.dtype.name}")
-
-
-def _same_size(name: str, input, target, *, strict: bool = False):
-    """PyTorch's rule for elementwise losses: a target of another size warns and broadcasts
-    (raises when ``strict``)."""
-    if input.shape == target.shape:
-        return
-    if strict:
-        raise ShapeError(
-            f"{name}: target shape {tuple(target.shape)} must be the same as input shape "
-            f"{tuple(input.shape)}"
-        )
-    try:
-        broadcast(input.shape, target.shape)
-    except ShapeError as e:
-        raise ShapeError(f"{name}: input and target: {e}") from None
-    warnings.warn(
-        f"{name}: using a target size {tuple(target.shape)} that is different to the input "
-        f"size {tuple(input.shape)}; this will likely lead to incorrect results due to "
-        "broadcasting. Please ensure they have the same size.",
-        stacklevel=3,
-    )
 
 
 # ---- class-index targets ----------------------------------------------------------------------
 
 
-def _constant_weight(name: str, weight) -> None:
-    if weight._rg and _enabled[0]:
-        raise AutogradError(
-            f"{name}: the loss is not differentiable with respect to weight; weight cannot "
-            "require grad (detach() it)"
-        )
-
-
 def _check_weight(name: str, weight, input, n_classes: int, constant: bool = True) -> None:
     if weight is None:
         return
-    _float_input(name, "weight", weight)
+    U.float_input(name, "weight", weight)
     if constant:
-        _constant_weight(name, weight)
+        U.constant_weight(name, weight)
     if weight.shape != (n_classes,):
         raise ShapeError(
             f"{name}: weight should have one entry per class ({n_classes}), got weight of "
@@ -148,7 +100,7 @@ def _batched(name: str, input, target, target_is_class: bool):
     """(input, target) with a batch dim added to unbatched (C,) inputs."""
     if not isinstance(target, Tensor):
         raise DTypeError(f"{name}: expected target to be a Tensor, got {type(target).__name__}")
-    _float_input(name, "input", input)
+    U.float_input(name, "input", input)
     if input.ndim == 0:
         raise ShapeError(f"{name}: expected input of shape (C,) or (N, C, ...), got shape ()")
     if input.ndim > 1:
@@ -172,7 +124,7 @@ def _nll(logp, target, weight, ignore_index, reduction, smoothing=0.0):
         losses = losses * (1.0 - smoothing) - spread * (smoothing / n)
     if reduction == "none":
         return losses
-    total = _sum_all(losses)
+    total = U.sum_all(losses)
     if reduction == "sum":
         return total
     return total * P.nll_loss_scale(logp, target, weight, ignore_index=ignore_index)
@@ -203,7 +155,7 @@ def nll_loss(
     tensor(0.3000)
     """
     name = "nll_loss"
-    reduction = _reduction(name, reduction, size_average, reduce)
+    reduction = U.reduction_mode(name, reduction, size_average, reduce)
     x, t = _batched(name, input, target, True)
     _check_classes(name, x, t, ignore_index)
     _check_weight(name, weight, x, x.shape[1])
@@ -232,7 +184,7 @@ def cross_entropy(
     tensor(0.6931)
     """
     name = "cross_entropy"
-    reduction = _reduction(name, reduction, size_average, reduce)
+    reduction = U.reduction_mode(name, reduction, size_average, reduce)
     if not 0.0 <= label_smoothing <= 1.0:
         raise EmberValueError(
             f"{name}: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}"
@@ -265,39 +217,11 @@ def _soft_cross_entropy(logp, target, weight, reduction, smoothing):
     losses = -R.sum_(prod, axis=(1,), keepdims=False)
     if reduction == "none":
         return losses
-    total = _sum_all(losses)
-    return total if reduction == "sum" else _mean_by(total, losses._data.size)
+    total = U.sum_all(losses)
+    return total if reduction == "sum" else U.mean_by(total, losses._data.size)
 
 
 # ---- binary targets ---------------------------------------------------------------------------
-
-
-def _check_pair_dtype(name: str, input, target) -> None:
-    _float_input(name, "input", input)
-    _float_input(name, "target", target)
-    if target._data.dtype != input._data.dtype:
-        raise DTypeError(
-            f"{name}: target dtype {target.dtype.name} does not match input dtype "
-            f"{input.dtype.name}"
-        )
-
-
-def _apply_weight(name: str, loss, weight, what: str = "weight"):
-    if weight is None:
-        return loss
-    _float_input(name, what, weight)
-    if weight._data.dtype != loss._data.dtype:
-        weight = weight.to(loss.dtype)  # PyTorch computes in the input's dtype
-    try:
-        fits = broadcast(weight.shape, loss.shape) == tuple(loss.shape)
-    except ShapeError:
-        fits = False
-    if not fits:
-        raise ShapeError(
-            f"{name}: {what} of shape {tuple(weight.shape)} cannot be broadcast to the loss "
-            f"shape {tuple(loss.shape)}"
-        )
-    return loss * weight
 
 
 def binary_cross_entropy(
@@ -314,10 +238,48 @@ def binary_cross_entropy(
     tensor(50.3466)
     """
     name = "binary_cross_entropy"
-    reduction = _reduction(name, reduction, size_average, reduce)
-    _check_pair_dtype(name, input, target)
-    _same_size(name, input, target, strict=True)
+    reduction = U.reduction_mode(name, reduction, size_average, reduce)
+    U.check_pair_dtype(name, input, target)
+    U.same_size(name, input, target, strict=True)
     if weight is not None:
-        _constant_weight(name, weight)
+        U.constant_weight(name, weight)
     loss = P.binary_cross_entropy(input, target)
-    return _reduce(_apply_weight(name, loss, weight), reduction)
+    return U.reduce_loss(U.apply_weight(name, loss, weight), reduction)
+
+
+def binary_cross_entropy_with_logits(
+    input,
+    target,
+    weight=None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    pos_weight=None,
+):
+    """Binary cross entropy of ``sigmoid(input)``, computed stably from the logits.
+
+    ``pos_weight`` multiplies the loss of positive targets (it broadcasts along the last
+    dimension: one entry per class); ``weight`` rescales each element.
+
+    >>> import ember
+    >>> import ember.nn.functional as F
+    >>> F.binary_cross_entropy_with_logits(ember.tensor([0.0, 100.0]), ember.tensor([1.0, 0.0]))
+    tensor(50.3466)
+    """
+    name = "binary_cross_entropy_with_logits"
+    reduction = U.reduction_mode(name, reduction, size_average, reduce)
+    U.check_pair_dtype(name, input, target)
+    U.same_size(name, input, target, strict=True)
+    # softplus(x) - x y == (1 - y) x + log(1 + exp(-x)), with no overflow for any x
+    if pos_weight is None:
+        loss = A.softplus(input, beta=1.0, threshold=math.inf) - input * target
+    else:
+        U.constant_weight(name, pos_weight, "pos_weight")
+        pw = U.apply_weight(name, target, pos_weight, "pos_weight")  # pos_weight * target
+        log_weight = pw - target + 1.0
+        loss = (1.0 - target) * input + log_weight * A.softplus(
+            -input, beta=1.0, threshold=math.inf
+        )
+    if weight is not None:
+        U.constant_weight(name, weight)
+    return U.reduce_loss(U.apply_weight(name, loss, weight), reduction)

@@ -32,4 +32,6 @@ class Options(Module):
         return {n: getattr(self, n) for n in self._fields}
 
     def extra_repr(self) -> str:
-        return ", ".join(f"{k}={v}" for k, v in self._options().items())
+        # PyTorch shows inplace only when it is on
+        items = [(k, v) for k, v in self._options().items() if not (k == "inplace" and not v)]
+        return ", ".join(f"{k}={v!r}" for k, v in items)

@@ -446,6 +446,13 @@ ERRORS = [
         r"index_add: index is supposed to be a vector, got shape \(1, 2\)",
     ),
     (
+        lambda: ember.zeros(2, dtype=ember.int64).index_add(
+            0, ember.tensor([0]), ember.ones(1).long(), alpha=0.5
+        ),
+        ember.DTypeError,
+        "index_add: alpha must not be a floating point number for an int64 input, got 0.5",
+    ),
+    (
         lambda: X.index_fill(0, ember.tensor([0], dtype=ember.int32), 1.0),
         ember.DTypeError,
         "index_fill: expected dtype int64 for index, got int32",

@@ -29,16 +29,18 @@ def prefixed(op: str, fn, *args, **kwargs):
         raise type(exc)(f"{op}: {exc}") from None
 
 
-def check_bounds(op: str, a: np.ndarray, n: int, dim: int, wrap: bool) -> np.ndarray:
+def check_bounds(op: str, a: np.ndarray, n: int, dim: int, wrap: bool, where=None) -> np.ndarray:
     """Raise unless every index in ``a`` is in ``[0, n)`` (``[-n, n)`` with ``wrap``); with
-    ``wrap``, return the indices made non-negative."""
+    ``wrap``, return the indices made non-negative. ``where`` replaces the message's
+    ``bounds for dim <dim> with size <n>``."""
     if a.size == 0:
         return a.astype(np.int64, copy=False)
     lo_ok = -n if wrap else 0
     lo, hi = a.min(), a.max()
     if lo < lo_ok or hi >= n:
         bad = a[(a < lo_ok) | (a >= n)].flat[0]
-        raise EmberIndexError(f"{op}: index {bad} is out of bounds for dim {dim} with size {n}")
+        where = where or f"bounds for dim {dim} with size {n}"
+        raise EmberIndexError(f"{op}: index {bad} is out of {where}")
     if lo < 0:
         a = np.where(a < 0, a + n, a)
     return a

@@ -237,9 +237,9 @@ def _own(a: np.ndarray, index: Tensor, input: Tensor, *others) -> np.ndarray:
     """A private copy of an index that aliases the caller's tensor when it will be saved for
     backward (an in-place change to the index must not change the gradient)."""
     if (
-        a is index._data
-        and _enabled[0]
+        _enabled[0]
         and any(isinstance(t, Tensor) and t._rg for t in (input, *others))
+        and np.may_share_memory(a, index._data)
     ):
         return a.copy()
     return a
@@ -370,14 +370,9 @@ def take(input, index):
     tensor([1, 4])
     """
     idx = _index_data("take", index, INTS[1:])
-    flat = _reshape(input, shape=(input.numel(),))
-    try:
-        idx = check_bounds("take", idx, flat.shape[0], 0, wrap=True)
-    except EmberIndexError as exc:
-        bad = str(exc).split()[2]
-        raise EmberIndexError(
-            f"take: index {bad} is out of range for a tensor of {flat.shape[0]} elements"
-        ) from None
+    n = input.numel()
+    flat = _reshape(input, shape=(n,))
+    idx = check_bounds("take", idx, n, 0, wrap=True, where=f"range for a tensor of {n} elements")
     return P.index(flat, _own(idx, index, input), key=(Ellipsis,), dims=(0,))
 
 
@@ -457,6 +452,11 @@ def index_add(input, dim: int, index, source, *, alpha=1):
             "number of indices)"
         )
     idx = _own(check_bounds("index_add", idx, x.shape[d], d, wrap=False), index, input, source)
+    if isinstance(alpha, float) and not input.is_floating_point():
+        raise DTypeError(
+            f"index_add: alpha must not be a floating point number for an {input.dtype.name} "
+            f"input, got {alpha}"
+        )
     if alpha != 1:
         source = source * alpha
     out = P.index_put(x, source, idx, key=(Ellipsis,), dims=(d,), accumulate=True)

@@ -1,9 +1,11 @@
 """Indexing primitives: getitem (basic and advanced), index_put, gather, scatter, masked_fill.
 
-Index arrays (int positions, already bounds-checked and made non-negative by the API layer)
-travel as plain NumPy arrays among the positional inputs, after the tensor operands: they are
-constants of the graph, so ``save="meta"`` keeps them for the VJP while the data operands are
-reduced to their shapes.
+Index arrays travel as plain NumPy int arrays among the positional inputs, after the tensor
+operands: they are constants of the graph, so ``save="meta"`` keeps them for the VJP while the
+data operands are reduced to their shapes. Arrays that reach a VJP or an accumulating kernel
+have been bounds-checked and made non-negative by the API layer (repeats are found by sorting,
+so ``-1`` and ``n - 1`` must not both appear); a forward-only ``index`` may get raw arrays,
+which NumPy checks.
 
 An indexing key is split as PyTorch does it: a *basic* part ``key`` (ints, slices, None and one
 Ellipsis: a NumPy view) and an *advanced* part, index arrays applied to the dims ``dims`` of
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ember.errors import EmberIndexError, ShapeError
+from ember.errors import AutogradError, DTypeError, EmberIndexError, ShapeError
 from ember.ops import rules
 from ember.ops.index_kernels import accumulate, flat_positions, region_shape
 from ember.ops.registry import OPS, Meta, primitive
@@ -100,9 +102,8 @@ def index(x, *arrays, key, dims):
 
 @index.defvjp
 def _(g, out, x, *arrays, key, dims):
-    return (OPS["index_backward"](g, *arrays, key=key, dims=dims, shape=x.shape),) + (None,) * len(
-        arrays
-    )
+    gx = OPS["index_backward"](g, *arrays, key=key, dims=dims, shape=x.shape)
+    return (gx,) + (None,) * len(arrays)
 
 
 @primitive("index_backward", shape=_index_backward_shape, dtype=_first, save="meta")
@@ -236,6 +237,8 @@ def scatter(x, index, src, *, dim, reduce):
     pos = flat_positions(out.shape, index, dim)
     if isinstance(src, np.ndarray):
         src = src[tuple(slice(0, n) for n in index.shape)]
+    else:
+        src = cast_scalar(src, out.dtype)
     if reduce is None:
         flat[pos] = src
     elif reduce == "add":
@@ -248,8 +251,6 @@ def scatter(x, index, src, *, dim, reduce):
 @scatter.defvjp
 def _(g, out, x, index, src, *, dim, reduce):
     if reduce == "multiply":
-        from ember.errors import AutogradError
-
         raise AutogradError("scatter: the derivative for reduce='multiply' is not implemented")
     gx = g if reduce == "add" else OPS["scatter"](g, index, 0, dim=dim, reduce=None)
     gs = None
@@ -283,8 +284,17 @@ def masked_fill(x, mask, value):
             )
         value = value.astype(x.dtype)
     else:
-        value = x.dtype.type(value)
+        value = cast_scalar(value, x.dtype)
     return np.where(mask, value, x)
+
+
+def cast_scalar(value, dtype):
+    """A Python number as a NumPy scalar of ``dtype`` (truncating floats for integer dtypes,
+    as PyTorch does), or a DTypeError when it does not fit."""
+    try:
+        return dtype.type(value)
+    except OverflowError:
+        raise DTypeError(f"value {value} cannot be converted to {dtype} without overflow") from None
 
 
 @masked_fill.defvjp

@@ -8,3 +8,4 @@ from ember.nn.layers.loss import *
 from ember.nn.layers.misc import *
 from ember.nn.layers.normalization import *
 from ember.nn.layers.pooling import *
+from ember.nn.layers.rnn import *

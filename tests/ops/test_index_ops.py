@@ -282,6 +282,17 @@ def test_gather_index_is_private_to_the_graph():
     j[0] = 0
     w.backward(ember.tensor([1.0, 2.0]))
     assert z.grad.tolist() == [0.0, 3.0, 0.0]
+    z.grad = None
+    w = z.index_select(0, j)  # j is [0, 1] now
+    j[0] = 2
+    w.backward(ember.tensor([1.0, 2.0]))
+    assert z.grad.tolist() == [1.0, 2.0, 0.0]
+    m = ember.tensor([True, False, False])
+    z.grad = None
+    w = z.masked_fill(m, 5.0)
+    m[1] = True
+    w.backward(ember.ones(3))
+    assert z.grad.tolist() == [0.0, 1.0, 1.0]
 
 
 # ---- errors ------------------------------------------------------------------------------------
@@ -353,6 +364,21 @@ ERRORS = [
         lambda: X.scatter_add(0, IDX, ember.ones(1, 2, dtype=ember.int64)),
         ember.DTypeError,
         "scatter_add: expected src dtype int64 to equal input dtype float32",
+    ),
+    (
+        lambda: X.scatter_add(0, IDX, 1.0),
+        ember.DTypeError,
+        "scatter_add: src must be a tensor, got float",
+    ),
+    (
+        lambda: X.int().scatter(0, IDX, 2**40),
+        ember.DTypeError,
+        "scatter: value 1099511627776 cannot be converted to int32 without overflow",
+    ),
+    (
+        lambda: X.int().masked_fill(ember.tensor([True]), -(2**40)),
+        ember.DTypeError,
+        "masked_fill: value -1099511627776 cannot be converted to int32 without overflow",
     ),
     (
         lambda: X.index_select(0, IDX),

@@ -335,6 +335,8 @@ def scatter_add(input, dim: int, index, src):
     >>> ember.scatter_add(ember.zeros(2), 0, ember.tensor([1, 1, 0]), ember.ones(3))
     tensor([1., 2.])
     """
+    if not isinstance(src, Tensor):
+        raise DTypeError(f"scatter_add: src must be a tensor, got {type(src).__name__}")
     return _scatter("scatter_add", input, dim, index, src, "add")
 
 

@@ -21,7 +21,7 @@ from ember import dtypes as D
 from ember.api import return_types as R
 from ember.core.inplace import inplace
 from ember.core.tensor import Tensor, _wrap, register_methods
-from ember.errors import DTypeError, EmberError, ShapeError
+from ember.errors import DTypeError, EmberValueError, ShapeError
 from ember.ops import elementwise as E
 from ember.ops import movement as M
 from ember.ops import reduce as P
@@ -359,8 +359,8 @@ def _norm_order(p, dim):
                 raise ShapeError(f"norm: the 'fro' norm takes at most 2 dims, got dim={dim}")
             return 2.0
         if p == "nuc":
-            raise EmberError("norm: the nuclear norm (p='nuc') is not implemented")
-        raise ShapeError(f"norm: order {p!r} is not supported")
+            raise EmberValueError("norm: the nuclear norm (p='nuc') is not implemented")
+        raise EmberValueError(f"norm: order {p!r} is not supported")
     return builtins.float(p)
 
 

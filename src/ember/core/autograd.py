@@ -268,10 +268,10 @@ def _run(
     grads = [
         _root_grad(where, t, g, i, tensor_mode) for i, (t, g) in enumerate(zip(roots, root_grads))
     ]
-    prev = grad_mode._enabled[0]
-    grad_mode._enabled[0] = tensor_mode
+    prev = (grad_mode._grad[0], grad_mode._inference[0])
+    grad_mode._set(tensor_mode, False)  # VJPs record a graph only for create_graph
     try:
         engine = Engine(tensor_mode, retain_graph, capture, leaves, accumulate)
         engine.run(roots, grads, prune=leaves is not None)
     finally:
-        grad_mode._enabled[0] = prev
+        grad_mode._set(*prev)

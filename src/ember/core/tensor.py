@@ -270,6 +270,18 @@ class Tensor:
 
         return tensor_repr(self)
 
+    def __deepcopy__(self, memo):
+        """A copy of a leaf tensor with its own storage (``copy.deepcopy`` of modules)."""
+        if self._node is not None:
+            raise AutogradError(
+                "deepcopy: only leaf tensors support the deepcopy protocol; detach() first"
+            )
+        t = type(self).__new__(type(self))
+        _init(t, self._data.copy())
+        t._rg = self._rg
+        memo[id(self)] = t
+        return t
+
     def __reduce__(self):
         raise TypeError("ember tensors are not picklable: use ember.save (safetensors)")
 

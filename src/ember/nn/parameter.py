@@ -27,8 +27,3 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
-
-    def __deepcopy__(self, memo):
-        out = Parameter(self._data.copy(), requires_grad=self._rg)
-        memo[id(self)] = out
-        return out

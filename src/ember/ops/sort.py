@@ -92,7 +92,7 @@ def _topk_shape(x, *, k, axis, largest):
 def topk_indices(x, *, k, axis, largest):
     """Indices of the ``k`` largest (or smallest) elements along ``axis``, best first."""
     n = x.shape[axis]
-    if 0 < k < n:  # partition first: O(n) to find the k, then sort only those
+    if 0 < k < n and n > 64:  # partition first: O(n) to find the k, then sort only those
         part = np.argpartition(x, n - k if largest else k - 1, axis=axis)
         sel = part[_span(x.ndim, axis, n - k, n) if largest else _span(x.ndim, axis, 0, k)]
         sel.sort(axis=axis)  # ties then come out in index order, like the full-sort path

@@ -51,7 +51,10 @@ def pair_make(*, kinks=(0.0,), lo=-2.0, hi=2.0, weight=False):
 
 
 def _case(name, fn, ref, make, shapes=PAIR_SHAPES, **kw):
-    return OpCase(name, fn, ref, shapes=shapes, make=make, **kw)
+    def arrays(rng, dtype, shapes):  # 0-dim arithmetic gives NumPy scalars: make them arrays
+        return [np.asarray(a) for a in make(rng, dtype, shapes)]
+
+    return OpCase(name, fn, ref, shapes=shapes, make=arrays, **kw)
 
 
 def _both(fn_name, **kw):

@@ -8,6 +8,7 @@ tensor([0., 2.])
 """
 
 from ember.nn.functional.activation import *  # noqa: F403
+from ember.nn.functional.attention import *  # noqa: F403
 from ember.nn.functional.basic import *  # noqa: F403
 from ember.nn.functional.conv import *  # noqa: F403
 from ember.nn.functional.loss import *  # noqa: F403

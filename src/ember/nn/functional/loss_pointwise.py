@@ -230,6 +230,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     reduction = U.reduction_mode(name, reduction, size_average, reduce)
     _tensors(name, input=input, target=target)
     _fits(name, input.shape, ("target", target))
+    U.constant_weight(name, target, "target")
     z = _float_result(name, -(target * input), input, target)
     return U.reduce_loss(A.softplus(z, beta=1.0, threshold=math.inf), reduction)
 

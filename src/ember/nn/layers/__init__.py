@@ -9,3 +9,4 @@ from ember.nn.layers.misc import *
 from ember.nn.layers.normalization import *
 from ember.nn.layers.pooling import *
 from ember.nn.layers.rnn import *
+from ember.nn.layers.transformer import *

@@ -40,8 +40,11 @@ def test_backward_with_a_gradient_for_non_scalars():
 
 def test_implicit_gradient_only_for_scalars():
     x = ember.ones(2, 3, requires_grad=True)
-    with pytest.raises(ember.AutogradError, match=r"backward: grad can be implicitly created only "
-                                                  r"for scalar outputs; output 0 has shape \(2, 3\)"):
+    with pytest.raises(
+        ember.AutogradError,
+        match=r"backward: grad can be implicitly created only "
+        r"for scalar outputs; output 0 has shape \(2, 3\)",
+    ):
         (x * 2).backward()
     with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar"):
         (torch.ones(2, 3, requires_grad=True) * 2).backward()
@@ -51,11 +54,16 @@ def test_implicit_gradient_only_for_scalars():
 
 def test_backward_errors():
     x = ember.ones(3, requires_grad=True)
-    with pytest.raises(ember.ShapeError, match=r"backward: gradient has shape \(2,\) but output 0 "
-                                               r"has shape \(3,\)"):
+    with pytest.raises(
+        ember.ShapeError,
+        match=r"backward: gradient has shape \(2,\) but output 0 "
+        r"has shape \(3,\)",
+    ):
         (x * 2).backward(ember.ones(2))
-    with pytest.raises(ember.AutogradError, match="backward: element 0 of tensors does not require "
-                                                  "grad and does not have a grad_fn"):
+    with pytest.raises(
+        ember.AutogradError,
+        match="backward: element 0 of tensors does not require grad and does not have a grad_fn",
+    ):
         ember.ones(2).sum().backward()
     with pytest.raises(ember.AutogradError, match="backward: got 1 gradients for 2 tensors"):
         ember.autograd.backward([x.sum(), x.sum()], [None])
@@ -91,11 +99,16 @@ def test_grad_assignment_checks():
     assert x.grad.tolist() == [5.0, 5.0]
     x.grad = None
     assert x.grad is None
-    with pytest.raises(ember.AutogradError, match=r"grad: assigned grad has shape \(3,\) but the "
-                                                  r"tensor has shape \(2,\)"):
+    with pytest.raises(
+        ember.AutogradError,
+        match=r"grad: assigned grad has shape \(3,\) but the "
+        r"tensor has shape \(2,\)",
+    ):
         x.grad = ember.ones(3)
-    with pytest.raises(ember.DTypeError, match="grad: assigned grad has dtype float64 but the "
-                                               "tensor has dtype float32"):
+    with pytest.raises(
+        ember.DTypeError,
+        match="grad: assigned grad has dtype float64 but the tensor has dtype float32",
+    ):
         x.grad = ember.ones(2, dtype=ember.float64)
     with pytest.raises(ember.DTypeError, match="grad: expected a Tensor or None, got float"):
         x.grad = 1.0
@@ -110,8 +123,11 @@ def test_second_backward_needs_retain_graph():
     y.backward(retain_graph=True)
     y.backward()
     assert x.grad.tolist() == [4.0, 8.0]
-    with pytest.raises(ember.AutogradError, match="backward: trying to backward through 'mul' a "
-                                                  "second time; its saved tensors were freed"):
+    with pytest.raises(
+        ember.AutogradError,
+        match="backward: trying to backward through 'mul' a "
+        "second time; its saved tensors were freed",
+    ):
         y.backward()
     z = x.exp().sum()
     z.backward()
@@ -154,8 +170,11 @@ def test_autograd_grad_of_a_non_leaf_input_runs_only_the_graph_above_it():
 def test_autograd_grad_allow_unused():
     x = ember.ones(2, requires_grad=True)
     unused = ember.ones(2, requires_grad=True)
-    with pytest.raises(ember.AutogradError, match=r"grad: input 1 \(shape \(2,\)\) was not used in "
-                                                  r"the graph of the outputs; pass allow_unused"):
+    with pytest.raises(
+        ember.AutogradError,
+        match=r"grad: input 1 \(shape \(2,\)\) was not used in "
+        r"the graph of the outputs; pass allow_unused",
+    ):
         ember.autograd.grad((x * 2).sum(), [x, unused])
     with pytest.raises(RuntimeError, match="appears to not have been used in the graph"):
         t = torch.ones(2, requires_grad=True)
@@ -170,8 +189,9 @@ def test_autograd_grad_errors():
     x = ember.ones(2, requires_grad=True)
     with pytest.raises(ember.AutogradError, match="grad: input 0 does not require grad"):
         ember.autograd.grad((x * 2).sum(), [ember.ones(2)])
-    with pytest.raises(ember.AutogradError, match="grad: element 0 of tensors does not require "
-                                                  "grad"):
+    with pytest.raises(
+        ember.AutogradError, match="grad: element 0 of tensors does not require grad"
+    ):
         ember.autograd.grad(ember.ones(2).sum(), [x])
 
 
@@ -229,14 +249,18 @@ def test_requires_grad_rules():
     assert x.requires_grad_() is x and x.requires_grad
     x.requires_grad_(False)
     assert not x.requires_grad
-    with pytest.raises(ember.DTypeError, match="requires_grad: only floating-point tensors can "
-                                               "require gradients, got int64"):
+    with pytest.raises(
+        ember.DTypeError,
+        match="requires_grad: only floating-point tensors can require gradients, got int64",
+    ):
         ember.ones(2, dtype=ember.int64).requires_grad_()
     ember.ones(2, dtype=ember.int64).requires_grad_(False)  # allowed, as in torch
     y = ember.ones(2, requires_grad=True) * 2
     y.requires_grad_(True)  # a no-op on non-leaves
-    with pytest.raises(ember.AutogradError, match="requires_grad: you can only change "
-                                                  "requires_grad flags of leaf tensors"):
+    with pytest.raises(
+        ember.AutogradError,
+        match="requires_grad: you can only change requires_grad flags of leaf tensors",
+    ):
         y.requires_grad_(False)
     with pytest.raises(RuntimeError, match="only change requires_grad flags of leaf"):
         (torch.ones(2, requires_grad=True) * 2).requires_grad_(False)
@@ -282,8 +306,10 @@ def test_retain_grad_on_non_leaves():
     w = xe * 3
     assert w.grad is None  # not retained: no .grad on non-leaves
     xe.retain_grad()  # leaves keep .grad anyway: a no-op
-    with pytest.raises(ember.AutogradError, match="retain_grad: can't retain_grad on a tensor that "
-                                                  "doesn't require grad"):
+    with pytest.raises(
+        ember.AutogradError,
+        match="retain_grad: can't retain_grad on a tensor that doesn't require grad",
+    ):
         ember.ones(2).retain_grad()
 
 

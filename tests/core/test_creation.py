@@ -67,8 +67,16 @@ def test_tensor_from_numpy_array_keeps_dtype_and_copies(dtype):
     same(ember.tensor(a.T), torch.tensor(a.T))  # non-contiguous
 
 
-@pytest.mark.parametrize("src, target", [("int8", "int32"), ("uint8", "int32"), ("int16", "int32"),
-                                         ("uint16", "int32"), ("uint32", "int64")])
+@pytest.mark.parametrize(
+    "src, target",
+    [
+        ("int8", "int32"),
+        ("uint8", "int32"),
+        ("int16", "int32"),
+        ("uint16", "int32"),
+        ("uint32", "int64"),
+    ],
+)
 def test_narrow_numpy_integers_map_to_a_supported_dtype(src, target):
     """ember has no 8/16-bit integers: values are kept exactly in the nearest wider dtype."""
     a = np.array([0, 1, 100]).astype(src)
@@ -85,9 +93,14 @@ def test_uint64_values_that_do_not_fit_are_rejected():
 @pytest.mark.parametrize("dtype", NP_DTYPES)
 def test_tensor_with_explicit_dtype(dtype):
     data = [[0, 1], [2, 3]]
-    same(ember.tensor(data, dtype=getattr(ember, dtype)), torch.tensor(data, dtype=getattr(torch, dtype)))
-    same(ember.tensor([0.5, 1.5], dtype=getattr(ember, dtype)),
-         torch.tensor([0.5, 1.5], dtype=getattr(torch, dtype)))
+    same(
+        ember.tensor(data, dtype=getattr(ember, dtype)),
+        torch.tensor(data, dtype=getattr(torch, dtype)),
+    )
+    same(
+        ember.tensor([0.5, 1.5], dtype=getattr(ember, dtype)),
+        torch.tensor([0.5, 1.5], dtype=getattr(torch, dtype)),
+    )
 
 
 def test_tensor_from_tensors():
@@ -102,8 +115,10 @@ def test_tensor_from_tensors():
 def test_tensor_requires_grad():
     t = ember.tensor([1.0], requires_grad=True)
     assert t.requires_grad and t.is_leaf
-    with pytest.raises(ember.DTypeError, match="requires_grad: only floating-point tensors can "
-                                               "require gradients, got int64"):
+    with pytest.raises(
+        ember.DTypeError,
+        match="requires_grad: only floating-point tensors can require gradients, got int64",
+    ):
         ember.tensor([1], requires_grad=True)
 
 
@@ -137,7 +152,11 @@ def test_zeros_ones_empty_shapes(name, size):
     same(got, expected, exact=None if name == "empty" else True)
     for dt in ("int32", "float64", "bool"):
         got = getattr(ember, name)(*size, dtype=getattr(ember, dt))
-        same(got, getattr(torch, name)(*size, dtype=getattr(torch, dt)), exact=None if name == "empty" else True)
+        same(
+            got,
+            getattr(torch, name)(*size, dtype=getattr(torch, dt)),
+            exact=None if name == "empty" else True,
+        )
 
 
 @pytest.mark.parametrize("name", ["zeros", "ones", "empty", "rand", "randn"])
@@ -183,12 +202,21 @@ def test_arange_length_dtype_and_values(args):
 
 @pytest.mark.parametrize(
     "args, dtype",
-    [((5,), "float32"), ((0, 3), "float64"), ((1.5, 4), "int32"), ((-2.5, 3, 1.5), "int64"),
-     ((3,), "float16"), ((0, 7, 2), "int32")],
+    [
+        ((5,), "float32"),
+        ((0, 3), "float64"),
+        ((1.5, 4), "int32"),
+        ((-2.5, 3, 1.5), "int64"),
+        ((3,), "float16"),
+        ((0, 7, 2), "int32"),
+    ],
 )
 def test_arange_with_dtype(args, dtype):
     """Integer dtypes truncate float bounds and step first, as PyTorch does."""
-    same(ember.arange(*args, dtype=getattr(ember, dtype)), torch.arange(*args, dtype=getattr(torch, dtype)))
+    same(
+        ember.arange(*args, dtype=getattr(ember, dtype)),
+        torch.arange(*args, dtype=getattr(torch, dtype)),
+    )
 
 
 def test_arange_accepts_zero_dim_tensors():
@@ -200,8 +228,12 @@ def test_arange_accepts_zero_dim_tensors():
     [
         ((0, 1, 0), {}, "arange: step must be nonzero"),
         ((0, 5, 0.5), {"dtype": ember.int64}, "arange: step must be nonzero"),
-        ((0, -1), {}, r"arange: upper bound and lower bound inconsistent with step sign \(start=0, "
-                      r"end=-1, step=1\)"),
+        (
+            (0, -1),
+            {},
+            r"arange: upper bound and lower bound inconsistent with step sign \(start=0, "
+            r"end=-1, step=1\)",
+        ),
         ((0, 1, -1), {}, "arange: upper bound and lower bound inconsistent with step sign"),
     ],
 )
@@ -212,12 +244,17 @@ def test_arange_errors(args, kwargs, match):
         torch.arange(*args, **{k: getattr(torch, v.name) for k, v in kwargs.items()})
 
 
-@pytest.mark.parametrize("args", [(0, 1, 5), (0, 1, 1), (0, 1, 0), (-2, 3, 7), (1, 1, 3),
-                                  (3, -1, 4), (0, 10, 6), (0.5, 2.5, 9)])
+@pytest.mark.parametrize(
+    "args",
+    [(0, 1, 5), (0, 1, 1), (0, 1, 0), (-2, 3, 7), (1, 1, 3), (3, -1, 4), (0, 10, 6), (0.5, 2.5, 9)],
+)
 def test_linspace(args):
     same(ember.linspace(*args), torch.linspace(*args), exact=False)
-    same(ember.linspace(*args, dtype=ember.float64), torch.linspace(*args, dtype=torch.float64),
-         exact=False)
+    same(
+        ember.linspace(*args, dtype=ember.float64),
+        torch.linspace(*args, dtype=torch.float64),
+        exact=False,
+    )
 
 
 @pytest.mark.parametrize("args", [(0, 10, 4), (-10, 0, 4), (10, 0, 4), (-1, 1, 5)])
@@ -226,10 +263,14 @@ def test_linspace_integer_dtype_truncates(args):
 
 
 def test_linspace_tensor_bounds_and_errors():
-    same(ember.linspace(ember.tensor(0.0), ember.tensor(1.0), 3),
-         torch.linspace(torch.tensor(0.0), torch.tensor(1.0), 3), exact=False)
-    with pytest.raises(ember.ShapeError, match="linspace: number of steps must be non-negative, "
-                                               "got -1"):
+    same(
+        ember.linspace(ember.tensor(0.0), ember.tensor(1.0), 3),
+        torch.linspace(torch.tensor(0.0), torch.tensor(1.0), 3),
+        exact=False,
+    )
+    with pytest.raises(
+        ember.ShapeError, match="linspace: number of steps must be non-negative, got -1"
+    ):
         ember.linspace(0, 1, -1)
 
 
@@ -253,7 +294,11 @@ def test_like_functions(name, dtype):
     src_t = torch.tensor([[1, 2, 3], [4, 5, 6]], dtype=getattr(torch, dtype))
     exact = None if name == "empty_like" else True
     same(getattr(ember, name)(src_e), getattr(torch, name)(src_t), exact)
-    same(getattr(ember, name)(src_e, dtype=ember.float16), getattr(torch, name)(src_t, dtype=torch.float16), exact)
+    same(
+        getattr(ember, name)(src_e, dtype=ember.float16),
+        getattr(torch, name)(src_t, dtype=torch.float16),
+        exact,
+    )
 
 
 def test_like_functions_never_copy_requires_grad():
@@ -266,7 +311,10 @@ def test_like_functions_never_copy_requires_grad():
 @pytest.mark.parametrize("value", [7, 2.7, True])
 def test_full_like(value):
     for dt in ("int32", "float32", "bool"):
-        src_e, src_t = ember.zeros(2, 2, dtype=getattr(ember, dt)), torch.zeros(2, 2, dtype=getattr(torch, dt))
+        src_e, src_t = (
+            ember.zeros(2, 2, dtype=getattr(ember, dt)),
+            torch.zeros(2, 2, dtype=getattr(torch, dt)),
+        )
         same(ember.full_like(src_e, value), torch.full_like(src_t, value))
 
 
@@ -298,12 +346,28 @@ def test_as_tensor_shares_when_it_can():
     assert converted.tolist()[1] == 1.0
     x = ember.tensor([1, 2])
     assert ember.as_tensor(x) is x
-    same(ember.as_tensor(x, dtype=ember.float64), torch.as_tensor(torch.tensor([1, 2]), dtype=torch.float64))
+    same(
+        ember.as_tensor(x, dtype=ember.float64),
+        torch.as_tensor(torch.tensor([1, 2]), dtype=torch.float64),
+    )
     same(ember.as_tensor([1, 2.5]), torch.as_tensor([1, 2.5]))
 
 
-@pytest.mark.parametrize("args", [([1, 2],), ([[1, 2]],), ((2, 3),), (np.array([1, 2]),),
-                                  (np.array([1.5, 2.5]),), ([True, False],), (5,), (2, 3), (0,), ()])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ([1, 2],),
+        ([[1, 2]],),
+        ((2, 3),),
+        (np.array([1, 2]),),
+        (np.array([1.5, 2.5]),),
+        ([True, False],),
+        (5,),
+        (2, 3),
+        (0,),
+        (),
+    ],
+)
 def test_tensor_constructor(args):
     """``Tensor(data)`` is default-float data; ``Tensor(*sizes)`` an (uninitialised in
     PyTorch, zero-filled in ember) tensor of that shape."""
@@ -330,7 +394,9 @@ def test_tensor_constructor_of_a_tensor_is_an_alias():
 
 @pytest.mark.parametrize("arg", [2.5, True])
 def test_tensor_constructor_rejects_scalars(arg):
-    with pytest.raises(ember.DTypeError, match=f"Tensor: data must be a sequence \\(got {type(arg).__name__}\\)"):
+    with pytest.raises(
+        ember.DTypeError, match=f"Tensor: data must be a sequence \\(got {type(arg).__name__}\\)"
+    ):
         ember.Tensor(arg)
     with pytest.raises(TypeError):
         torch.Tensor(arg)

@@ -46,7 +46,9 @@ def make(lib, spec):
 
 
 PAIRS = [(a, b) for a, b in itertools.product(OPERANDS, repeat=2) if "py" not in (a[0], b[0])]
-PAIRS += [(a, b) for a, b in itertools.product(OPERANDS, repeat=2) if (a[0] == "py") != (b[0] == "py")]
+PAIRS += [
+    (a, b) for a, b in itertools.product(OPERANDS, repeat=2) if (a[0] == "py") != (b[0] == "py")
+]
 
 
 @pytest.mark.parametrize("op", sorted(OPS))

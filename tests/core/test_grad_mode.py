@@ -46,9 +46,12 @@ def test_as_decorators(name):
     results = []
     for L in (ember, torch):
         x = L.ones(2, requires_grad=True)
-        deco = {"no_grad": L.no_grad, "enable_grad": L.enable_grad,
-                "inference_mode": L.inference_mode,
-                "set_false": lambda: L.set_grad_enabled(False)}[name]()
+        deco = {
+            "no_grad": L.no_grad,
+            "enable_grad": L.enable_grad,
+            "inference_mode": L.inference_mode,
+            "set_false": lambda: L.set_grad_enabled(False),
+        }[name]()
 
         @deco
         def f(v):

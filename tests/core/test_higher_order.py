@@ -19,8 +19,11 @@ def mlp(L, x, w1, b1, w2):
 
 
 def params():
-    return [pair(randn(RNG, 4, 5) * 0.5, True), pair(randn(RNG, 5), True),
-            pair(randn(RNG, 5, 2) * 0.5, True)]
+    return [
+        pair(randn(RNG, 4, 5) * 0.5, True),
+        pair(randn(RNG, 5), True),
+        pair(randn(RNG, 5, 2) * 0.5, True),
+    ]
 
 
 def hvp(L, loss, ps, vs):
@@ -34,8 +37,9 @@ def test_hessian_vector_products_of_an_mlp():
     xe, xt = pair(randn(RNG, 3, 4))
     vs = [pair(randn(RNG, *p[0].shape)) for p in ps]
     got = hvp(ember, mlp(ember, xe, *[p[0] for p in ps]), [p[0] for p in ps], [v[0] for v in vs])
-    expected = hvp(torch, mlp(torch, xt, *[p[1] for p in ps]), [p[1] for p in ps],
-                   [v[1] for v in vs])
+    expected = hvp(
+        torch, mlp(torch, xt, *[p[1] for p in ps]), [p[1] for p in ps], [v[1] for v in vs]
+    )
     close(got, expected)
     assert all(not g.requires_grad for g in got)
 

@@ -122,8 +122,10 @@ def test_hook_on_one_output_of_a_multi_output_function():
 
 
 def test_register_hook_requires_grad():
-    with pytest.raises(ember.AutogradError, match="register_hook: cannot register a hook on a "
-                                                  "tensor that doesn't require grad"):
+    with pytest.raises(
+        ember.AutogradError,
+        match="register_hook: cannot register a hook on a tensor that doesn't require grad",
+    ):
         ember.ones(2).register_hook(lambda g: g)
     with pytest.raises(RuntimeError):
         torch.ones(2).register_hook(lambda g: g)

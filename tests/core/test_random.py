@@ -70,12 +70,15 @@ def test_randint_covers_its_range_exactly():
     assert sorted(ember.randperm(50).tolist()) == list(range(50))
 
 
-@pytest.mark.parametrize("fn", [
-    lambda **k: ember.rand(5, **k),
-    lambda **k: ember.randn(2, 3, **k),
-    lambda **k: ember.randint(0, 100, (6,), **k),
-    lambda **k: ember.randperm(10, **k),
-])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda **k: ember.rand(5, **k),
+        lambda **k: ember.randn(2, 3, **k),
+        lambda **k: ember.randint(0, 100, (6,), **k),
+        lambda **k: ember.randperm(10, **k),
+    ],
+)
 def test_manual_seed_and_generators_reproduce(fn):
     ember.manual_seed(123)
     a = fn().tolist()
@@ -112,8 +115,12 @@ def test_like_variants():
     for fn, tfn in ((ember.rand_like, torch.rand_like), (ember.randn_like, torch.randn_like)):
         assert meta(fn(src)) == meta(tfn(torch.zeros(2, 3, dtype=torch.float64)))
         assert meta(fn(ember.zeros(()))) == meta(tfn(torch.zeros(())))
-    assert meta(ember.randint_like(src, 5)) == meta(torch.randint_like(torch.zeros(2, 3, dtype=torch.float64), 5))
-    assert meta(ember.randint_like(src, 2, 5)) == meta(torch.randint_like(torch.zeros(2, 3, dtype=torch.float64), 2, 5))
+    assert meta(ember.randint_like(src, 5)) == meta(
+        torch.randint_like(torch.zeros(2, 3, dtype=torch.float64), 5)
+    )
+    assert meta(ember.randint_like(src, 2, 5)) == meta(
+        torch.randint_like(torch.zeros(2, 3, dtype=torch.float64), 2, 5)
+    )
 
 
 def test_requires_grad():

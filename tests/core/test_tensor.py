@@ -24,13 +24,17 @@ def test_numpy_shares_memory():
 
 def test_numpy_refuses_tensors_that_require_grad():
     x = ember.ones(2, requires_grad=True)
-    with pytest.raises(ember.AutogradError, match=r"numpy: can't call numpy\(\) on a tensor that "
-                                                  r"requires grad; use tensor.detach\(\).numpy\(\)"):
+    with pytest.raises(
+        ember.AutogradError,
+        match=r"numpy: can't call numpy\(\) on a tensor that "
+        r"requires grad; use tensor.detach\(\).numpy\(\)",
+    ):
         x.numpy()
     with pytest.raises(RuntimeError):  # as torch does
         torch.ones(2, requires_grad=True).numpy()
-    with pytest.raises(ember.AutogradError, match="__array__: can't convert a tensor that requires "
-                                                  "grad"):
+    with pytest.raises(
+        ember.AutogradError, match="__array__: can't convert a tensor that requires grad"
+    ):
         np.asarray(x)
 
 
@@ -79,13 +83,19 @@ def test_scalar_conversion_errors(shape):
     x = ember.ones(shape)
     n = math.prod(shape)
     for name, conv in (("item", lambda v: v.item()), ("float", float), ("int", int)):
-        with pytest.raises(ember.ShapeError, match=rf"{name}: only one-element tensors can be "
-                                                   rf"converted to Python scalars; got {n} elements"):
+        with pytest.raises(
+            ember.ShapeError,
+            match=rf"{name}: only one-element tensors can be "
+            rf"converted to Python scalars; got {n} elements",
+        ):
             conv(x)
         with pytest.raises((RuntimeError, ValueError)):
             conv(torch.ones(shape))
-    with pytest.raises(ember.ShapeError, match=rf"bool: the truth value of a tensor with {n} "
-                                               "elements is ambiguous"):
+    with pytest.raises(
+        ember.ShapeError,
+        match=rf"bool: the truth value of a tensor with {n} "
+        "elements is ambiguous",
+    ):
         bool(x)
     with pytest.raises(RuntimeError):
         bool(torch.ones(shape))
@@ -94,9 +104,13 @@ def test_scalar_conversion_errors(shape):
 def test_index_protocol():
     items = [10, 20, 30]
     assert items[ember.tensor(1)] == items[torch.tensor(1)]
-    assert items[ember.tensor([2], dtype=ember.int32)] == items[torch.tensor([2], dtype=torch.int32)]
+    assert (
+        items[ember.tensor([2], dtype=ember.int32)] == items[torch.tensor([2], dtype=torch.int32)]
+    )
     for bad in (ember.tensor(1.0), ember.tensor([1, 2]), ember.tensor(True)):
-        with pytest.raises(ember.DTypeError, match="index: only integer tensors of a single element"):
+        with pytest.raises(
+            ember.DTypeError, match="index: only integer tensors of a single element"
+        ):
             items[bad]
     with pytest.raises(TypeError):
         items[torch.tensor(1.0)]
@@ -147,7 +161,9 @@ def test_dim_out_of_range(shape):
     n = len(shape)
     for name in ("size", "stride"):
         for d in (n, -n - 1):
-            with pytest.raises(ember.EmberIndexError, match=rf"{name}: dimension {d} is out of range"):
+            with pytest.raises(
+                ember.EmberIndexError, match=rf"{name}: dimension {d} is out of range"
+            ):
                 getattr(e, name)(d)
             with pytest.raises(IndexError):
                 getattr(torch.zeros(shape), name)(d)
@@ -186,12 +202,44 @@ def test_dtype_and_device():
 # ---- repr -----------------------------------------------------------------------------------
 
 LITERALS = [
-    [1.5, 2.0], [1.0, 2.0], [1.0, -2.0], 2.5, 3.0, 0.0, [], [[1.0, 2.0], [3.0, 4.0]], [1, 2, 3],
-    [-1, 10, 100], [True, False], True, 5, [1e-5, 1.0], [1e8, 1.0], [1e10], [0.1, 0.25],
-    [float("nan"), 1.0], [float("inf"), -float("inf"), 1.5], [float("nan"), 1.5], [-0.0, 1.0],
-    [123456.789, 0.5], [1e-10], [1e-3, 1e3], [1e-5, 1e5], [[1.5]], [[[1, 2], [3, 4]], [[5, 6], [7, 8]]],
-    [1.123456789], [100.5, 2.25], [1e15, 1.5], [12345678.0], [99999999.0], [0.0001], [0.00009],
-    [[-1, 2], [3, -400]], [[True, False], [False, True]], [[1e-6, 2.0], [3.0, 4e6]], [1, 2**40],
+    [1.5, 2.0],
+    [1.0, 2.0],
+    [1.0, -2.0],
+    2.5,
+    3.0,
+    0.0,
+    [],
+    [[1.0, 2.0], [3.0, 4.0]],
+    [1, 2, 3],
+    [-1, 10, 100],
+    [True, False],
+    True,
+    5,
+    [1e-5, 1.0],
+    [1e8, 1.0],
+    [1e10],
+    [0.1, 0.25],
+    [float("nan"), 1.0],
+    [float("inf"), -float("inf"), 1.5],
+    [float("nan"), 1.5],
+    [-0.0, 1.0],
+    [123456.789, 0.5],
+    [1e-10],
+    [1e-3, 1e3],
+    [1e-5, 1e5],
+    [[1.5]],
+    [[[1, 2], [3, 4]], [[5, 6], [7, 8]]],
+    [1.123456789],
+    [100.5, 2.25],
+    [1e15, 1.5],
+    [12345678.0],
+    [99999999.0],
+    [0.0001],
+    [0.00009],
+    [[-1, 2], [3, -400]],
+    [[True, False], [False, True]],
+    [[1e-6, 2.0], [3.0, 4e6]],
+    [1, 2**40],
 ]
 
 
@@ -235,7 +283,9 @@ def test_repr_of_made_tensors_matches_torch(make):
 
 
 @pytest.mark.parametrize("seed", range(6))
-@pytest.mark.parametrize("shape", [(), (7,), (3, 4), (2, 3, 4), (40, 40), (3, 400), (1200,)], ids=str)
+@pytest.mark.parametrize(
+    "shape", [(), (7,), (3, 4), (2, 3, 4), (40, 40), (3, 400), (1200,)], ids=str
+)
 def test_repr_of_random_tensors_matches_torch(shape, seed):
     rng = np.random.default_rng(seed)
     scale = [1.0, 1000.0, 1e-6, 1e12, 1.0, 1.0][seed]
@@ -262,8 +312,12 @@ def test_repr_follows_default_dtype():
     ember.set_default_dtype(ember.float64)
     torch.set_default_dtype(torch.float64)
     try:
-        for make in (lambda L: L.ones(2, dtype=L.float32), lambda L: L.ones(2),
-                     lambda L: L.zeros(0, dtype=L.float32), lambda L: L.zeros(0)):
+        for make in (
+            lambda L: L.ones(2, dtype=L.float32),
+            lambda L: L.ones(2),
+            lambda L: L.zeros(0, dtype=L.float32),
+            lambda L: L.zeros(0),
+        ):
             assert repr(make(ember)) == repr(make(torch)).replace("torch.", "ember.")
     finally:
         ember.set_default_dtype(ember.float32)

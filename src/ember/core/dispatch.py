@@ -14,6 +14,7 @@ from ember import dtypes as D
 from ember.core import anomaly
 from ember.core.autograd import Node
 from ember.core.grad_mode import _enabled
+from ember.core.inplace import note_view
 from ember.core.tensor import Tensor, _wrap
 from ember.errors import DTypeError, EmberError, EmberIndexError, ShapeError
 from ember.ops import registry
@@ -51,7 +52,9 @@ def apply(op, args, attrs):
     if op.view and out.base is not None and _is_view_of(out, arrays[0]):
         src = args[0]
         t._vc = src._vc
-        t._base = src._base if src._base is not None else src
+        base = t._base = src._base if src._base is not None else src
+        if rg and base._node is not None and _enabled[0]:
+            note_view(t, src, base, op, attrs)  # so an in-place op on base can rebase t
     if rg and _enabled[0] and op.vjp is not None:
         _record(op, t, args, attrs)
     return t

@@ -126,7 +126,7 @@ class Engine:
         grads = node.op.vjp(g, out, *ins, **node.attrs)
         if not isinstance(grads, (tuple, list)):
             grads = (grads,)
-        if anomaly._enabled[0]:
+        if anomaly._check_nan[0]:
             check_nan(node, grads)
         if not self.retain:
             node.release()

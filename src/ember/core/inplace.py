@@ -9,6 +9,7 @@ tensor takes over the result's place in the graph, as PyTorch rebases history.
 from __future__ import annotations
 
 import functools
+import weakref
 
 import numpy as np
 
@@ -49,10 +50,47 @@ def inplace(fn, name: str | None = None):
         self._node, self._rg, self._out_idx = result._node, result._rg, result._out_idx
         if old_node is not None and old_node.retained:
             move_retained(self, old_node, old._out_idx)
+        if getattr(self, "_views", None):
+            rebase_views(self)
         return self
 
     method.__name__ = name
     return method
+
+
+def note_view(view: Tensor, src: Tensor, base: Tensor, op, attrs) -> None:
+    """Remember how ``view`` (made while recording from ``src``, a view of the non-leaf
+    ``base`` or ``base`` itself) is remade from ``base``: an in-place op on ``base`` then moves
+    the view onto the new graph, as PyTorch rebases views."""
+    if src is base:
+        chain = ((op, attrs),)
+    else:
+        prev = getattr(src, "_chain", None)
+        if prev is None:  # src was made without recording: nothing to replay
+            return
+        chain = prev + ((op, attrs),)
+    view._chain = chain
+    views = getattr(base, "_views", None)
+    if views is None:
+        base._views = [weakref.ref(view)]
+        return
+    n = len(views)
+    if n >= 32 and not n & (n - 1):  # now and then, forget views that are gone
+        views[:] = [r for r in views if r() is not None]
+    views.append(weakref.ref(view))
+
+
+def rebase_views(base: Tensor) -> None:
+    """After an in-place op gave ``base`` a new node, give each live view of it the node it
+    would have if it were made now (same data: the view ops are replayed for their nodes)."""
+    live = [v for v in (r() for r in base._views) if v is not None]
+    base._views = None
+    for v in live:
+        cur = base
+        for op, attrs in v._chain:
+            cur = op(cur, **attrs)
+        v._node, v._rg, v._out_idx = cur._node, cur._rg, cur._out_idx
+    base._views = [weakref.ref(v) for v in live]
 
 
 def write_into(t: Tensor, value: np.ndarray, name: str) -> None:

@@ -38,6 +38,9 @@ class Tensor:
         "_base",
         "_hooks",
         "_out_idx",
+        # Set only on tensors that have them (left unset elsewhere, so _wrap stays cheap):
+        "_views",  # weakrefs to views made from this tensor while recording (for rebasing)
+        "_chain",  # on such a view: the (op, attrs) steps that remake it from its base
         "__weakref__",
     )
 
@@ -320,7 +323,7 @@ def _construct(t: Tensor, args: tuple, dtype) -> None:
         from ember.ops.registry import OPS
 
         alias = OPS["reshape"](data, shape=data.shape)  # a view that is part of the graph
-        for name in Tensor.__slots__[:-1]:
+        for name in ("_data", "_rg", "_grad", "_node", "_vc", "_base", "_hooks", "_out_idx"):
             setattr(t, name, getattr(alias, name))
         return
     if not isinstance(data, (list, tuple, np.ndarray, Tensor)):

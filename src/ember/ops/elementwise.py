@@ -1,7 +1,10 @@
-"""Elementwise primitives: arithmetic, math functions, activations, comparisons, logic.
+"""Elementwise primitives: arithmetic, integer division and remainders, powers, abs/sign,
+maximum/minimum, clamp, where, floating-point math and rounding. Activations live in
+``ember.ops.activation``, comparisons and logic in ``ember.ops.logic``.
 
 Binary ops broadcast (PyTorch rules) and promote their inputs (``promote=True``); the
 autograd engine sums gradients back over broadcast dimensions, so VJPs here never do.
+Piecewise-constant ops (floor, sign, floor_divide ...) return zero gradients, as PyTorch does.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from ember.errors import DTypeError, EmberIndexError, ShapeError
+from ember.ops import norm_kernels as K
 from ember.ops import registry, rules
 from ember.ops.registry import OPS, primitive
 
@@ -108,16 +109,6 @@ def _(g, out, x, w, *b):
 # ``norm_rstd``, a small differentiable primitive, so gradients of gradients are exact.
 
 
-def _moments(x, axis):
-    """(x - mean, biased variance), in float32 for float16 input (as PyTorch's kernels do)."""
-    if x.dtype == _F16:
-        x = x.astype(np.float32)
-    mean = x.mean(axis=axis, keepdims=True)
-    xc = x - mean
-    var = np.square(xc).mean(axis=axis, keepdims=True)
-    return xc, var
-
-
 def _norm_count(shape, axis) -> int:
     return math.prod(shape[a] for a in axis)
 
@@ -137,7 +128,8 @@ def norm_rstd(x, *, axis, eps):
     """``1 / sqrt(var(x, axis, biased) + eps)`` with kept dims."""
     if _norm_count(x.shape, axis) == 0:
         return np.full(rules.reduce_shape(x.shape, axis=axis, keepdims=True), np.nan, x.dtype)
-    _, var = _moments(x, axis)
+    xf = x.astype(np.float32) if x.dtype == _F16 else x
+    _, var = K.Reducer(x.shape, axis, xf.dtype).moments(xf)
     return (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
 
 
@@ -174,13 +166,7 @@ def standardize(x, *params, axis, eps, weight, bias):
     _standardize_shape(x.shape, *(p.shape for p in params), axis=axis, eps=eps, weight=0, bias=0)
     if x.size == 0:
         return np.empty(x.shape, x.dtype)
-    xc, var = _moments(x, axis)
-    y = np.multiply(xc, 1.0 / np.sqrt(var + eps), out=xc)
-    if weight:
-        np.multiply(y, params[0], out=y)
-    if bias:
-        np.add(y, params[-1], out=y)
-    return y.astype(x.dtype, copy=False)
+    return K.forward(x, params[0] if weight else None, params[-1] if bias else None, axis, eps)
 
 
 @standardize.defvjp
@@ -189,34 +175,16 @@ def _(g, out, x, *params, axis, eps, weight, bias):
     if math.prod(x.shape) == 0:
         return (g,) * (1 + len(params))  # empty: the engine sums these to zeros
     if _recording(g):
-        parts = _standardize_grads_ops(g, x, w, axis, eps)
+        gx, gw, gb = _standardize_grads_ops(g, x, w, axis, eps)
     else:
-        parts = _standardize_grads_np(g, x, w, axis, eps)
-    gx, gw, gb = parts
+        shapes = (w.shape if weight else None, params[-1].shape if bias else None)
+        gx, gw, gb = K.backward(g, x, w, axis, eps, shapes)
     return (gx,) + ((gw,) if weight else ()) + ((gb,) if bias else ())
-
-
-def _standardize_grads_np(g, x, w, axis, eps):
-    """First-order gradients in NumPy: (d input, d weight before summing, d bias)."""
-    if x.dtype == _F16:
-        g = g.astype(np.float32)
-    n = _norm_count(x.shape, axis)
-    xc, var = _moments(x, axis)
-    rstd = 1.0 / np.sqrt(var + eps)
-    xhat = np.multiply(xc, rstd, out=xc)
-    gw = g * xhat if w is not None else None
-    gxh = g * w if w is not None else g
-    m1 = gxh.sum(axis=axis, keepdims=True) / n
-    m2 = (gxh * xhat).sum(axis=axis, keepdims=True) / n
-    gx = gxh - m1
-    gx -= np.multiply(xhat, m2, out=xhat)
-    gx *= rstd
-    return gx, gw, g  # the engine sums weight/bias gradients back to their shapes
 
 
 def _standardize_grads_ops(g, x, w, axis, eps):
     """The same gradients built from ops, so they can be differentiated again."""
-    if x._data.dtype == _F16:
+    if getattr(x.dtype, "np", x.dtype) == _F16:
         cast = OPS["cast"]
         x, g = cast(x, dtype=_F32), cast(g, dtype=_F32)
         w = None if w is None else cast(w, dtype=_F32)

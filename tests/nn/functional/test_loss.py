@@ -1,6 +1,8 @@
 """Loss functions against PyTorch: values, dtypes, gradients (input and target), gradcheck and
 gradgradcheck, and every error path."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -26,6 +28,17 @@ def _i(rng, lo, hi, shape):
 
 def _c(rng, options, shape):
     return np.asarray(rng.choice(options, shape))
+
+
+def _trim(cases):
+    """Every case runs in float64 (with gradcheck); float32 skips the 'sum' cases and float16
+    runs only the 'mean' ones, to keep the suite fast."""
+    for c in cases:
+        if re.search(r"-sum(-|$)", c.name):
+            c.dtypes = ("float64",)
+        elif re.search(r"-none(-|$)", c.name):
+            c.dtypes = tuple(d for d in c.dtypes if d != "float16")
+    return cases
 
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -142,7 +155,7 @@ CLASS_CASES += [
 ]
 
 
-@pytest.mark.parametrize("case, dtype", params(CLASS_CASES))
+@pytest.mark.parametrize("case, dtype", params(_trim(CLASS_CASES)))
 def test_class_losses(case, dtype):
     run_case(case, dtype)
 
@@ -239,7 +252,7 @@ BCE_CASES = (
 )
 
 
-@pytest.mark.parametrize("case, dtype", params(BCE_CASES))
+@pytest.mark.parametrize("case, dtype", params(_trim(BCE_CASES)))
 def test_binary_cross_entropy(case, dtype):
     run_case(case, dtype)
 

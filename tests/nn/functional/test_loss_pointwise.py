@@ -2,6 +2,8 @@
 w.r.t. input and target (and weights where PyTorch differentiates them), gradcheck and
 gradgradcheck (piecewise losses are sampled away from their kinks), and error paths."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -27,6 +29,17 @@ def _i(rng, lo, hi, shape):
 
 def _c(rng, options, shape):
     return np.asarray(rng.choice(options, shape))
+
+
+def _trim(cases):
+    """Every case runs in float64 (with gradcheck); float32 skips the 'sum' cases and float16
+    runs only the 'mean' ones, to keep the suite fast."""
+    for c in cases:
+        if re.search(r"-sum(-|$)", c.name):
+            c.dtypes = ("float64",)
+        elif re.search(r"-none(-|$)", c.name):
+            c.dtypes = tuple(d for d in c.dtypes if d != "float16")
+    return cases
 
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -190,7 +203,12 @@ def sign_make(n_inputs):
 TRIPLE_SHAPES = [((), (), ()), ((5,), (5,), (5,)), ((3, 4), (3, 4), (3, 4)), ((0,), (0,), (0,))]
 for r in REDUCTIONS:
     CASES.append(
-        _case(f"soft_margin_loss-{r}", *_both("soft_margin_loss", reduction=r), sign_make(1))
+        _case(
+            f"soft_margin_loss-{r}",
+            *_both("soft_margin_loss", reduction=r),
+            sign_make(1),
+            diff=(0,),
+        )
     )
     for margin in (0.0, 0.5):
         CASES.append(
@@ -249,7 +267,7 @@ CASES.append(
 )
 
 
-@pytest.mark.parametrize("case, dtype", params(CASES))
+@pytest.mark.parametrize("case, dtype", params(_trim(CASES)))
 def test_pointwise_losses(case, dtype):
     run_case(case, dtype)
 

@@ -270,16 +270,14 @@ def binary_cross_entropy_with_logits(
     reduction = U.reduction_mode(name, reduction, size_average, reduce)
     U.check_pair_dtype(name, input, target)
     U.same_size(name, input, target, strict=True)
-    # softplus(x) - x y == (1 - y) x + log(1 + exp(-x)), with no overflow for any x
-    if pos_weight is None:
-        loss = A.softplus(input, beta=1.0, threshold=math.inf) - input * target
-    else:
+    # (1 - y) x - log(sigmoid(x)) with log(sigmoid(x)) = -softplus(-x): no overflow for any
+    # x, and PyTorch's formula, so float16 rounds the same way
+    neg_log_sigmoid = A.softplus(-input, beta=1.0, threshold=math.inf)
+    if pos_weight is not None:
         U.constant_weight(name, pos_weight, "pos_weight")
         pw = U.apply_weight(name, target, pos_weight, "pos_weight")  # pos_weight * target
-        log_weight = pw - target + 1.0
-        loss = (1.0 - target) * input + log_weight * A.softplus(
-            -input, beta=1.0, threshold=math.inf
-        )
+        neg_log_sigmoid = neg_log_sigmoid * (pw - target + 1.0)
+    loss = (1.0 - target) * input + neg_log_sigmoid
     if weight is not None:
         U.constant_weight(name, weight)
     return U.reduce_loss(U.apply_weight(name, loss, weight), reduction)

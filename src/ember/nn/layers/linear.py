@@ -90,4 +90,4 @@ class LazyLinear(Linear):
             Linear.__init__(self, input.shape[-1], self.out_features, opts["bias"], opts["dtype"])
             self.training = training
             self.__class__ = Linear  # materialised: from now on an ordinary Linear
-        return super().forward(input)
+        return Linear.forward(self, input)

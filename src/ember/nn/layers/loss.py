@@ -27,7 +27,7 @@ __all__ = [
 class _Loss(Module):
     fn = ""
     options: tuple = ()  # (name, default) pairs besides reduction
-    buffers: tuple = ()  # options stored as (non-trainable) buffers, like weight
+    buffer_options: tuple = ()  # options stored as (non-trainable) buffers, like weight
 
     def __init__(self, *args, reduction: str = "mean", **kwargs):
         super().__init__()
@@ -42,7 +42,7 @@ class _Loss(Module):
             raise ValueError(f"{type(self).__name__}: {reduction!r} is not a valid reduction")
         self.reduction = reduction
         for n in names:
-            if n in self.buffers:
+            if n in self.buffer_options:
                 self.register_buffer(n, values[n])
             else:
                 setattr(self, n, values[n])
@@ -58,13 +58,13 @@ class _Loss(Module):
 class CrossEntropyLoss(_Loss):
     fn = "cross_entropy"
     options = (("weight", None), ("ignore_index", -100), ("label_smoothing", 0.0))
-    buffers = ("weight",)
+    buffer_options = ("weight",)
 
 
 class NLLLoss(_Loss):
     fn = "nll_loss"
     options = (("weight", None), ("ignore_index", -100))
-    buffers = ("weight",)
+    buffer_options = ("weight",)
 
 
 class MSELoss(_Loss):
@@ -88,13 +88,13 @@ class HuberLoss(_Loss):
 class BCELoss(_Loss):
     fn = "binary_cross_entropy"
     options = (("weight", None),)
-    buffers = ("weight",)
+    buffer_options = ("weight",)
 
 
 class BCEWithLogitsLoss(_Loss):
     fn = "binary_cross_entropy_with_logits"
     options = (("weight", None), ("pos_weight", None))
-    buffers = ("weight", "pos_weight")
+    buffer_options = ("weight", "pos_weight")
 
 
 class KLDivLoss(_Loss):

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import ember
+from ember.errors import EmberValueError
 from ember.testing import assert_close
 
 
@@ -238,7 +239,7 @@ def test_arange_accepts_zero_dim_tensors():
     ],
 )
 def test_arange_errors(args, kwargs, match):
-    with pytest.raises(ember.ShapeError, match=match):
+    with pytest.raises(EmberValueError, match=match):
         ember.arange(*args, **kwargs)
     with pytest.raises((RuntimeError, ValueError)):  # torch raises too
         torch.arange(*args, **{k: getattr(torch, v.name) for k, v in kwargs.items()})

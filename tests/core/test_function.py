@@ -316,3 +316,16 @@ def test_gradcheck_catches_a_wrong_vjp_and_passes_right_ones():
     ye = ember.tensor(randn(RNG, 5), requires_grad=True)
     assert gradcheck(lambda a, b: E_SME.apply(a, b, 1.5), (x, ye))
     assert gradgradcheck(lambda a, b: E_SME.apply(a, b, 1.5), (x, ye))
+
+
+def test_retain_grad_and_autograd_grad_on_outputs_of_a_multi_output_function():
+    (xe, xt) = pair([1.0, 2.0], True)
+    res = []
+    for x, SME in ((xe, E_SME), (xt, T_SME)):
+        p, e = SME.apply(x, x * 2.0, 1.5)
+        p.retain_grad()
+        e.retain_grad()
+        (p * 3 + e * p).sum().backward(retain_graph=True)
+        by_grad = _grad(x)((p * 3 + e * p).sum(), [e, p])
+        res.append((p.grad, e.grad, x.grad) + tuple(by_grad))
+    close(res[0], res[1])

@@ -41,22 +41,27 @@ def test_nested_context_managers_match_torch(outer, inner):
     assert results[0] == results[1]
 
 
+def decorated(L, name):
+    deco = {
+        "no_grad": L.no_grad,
+        "enable_grad": L.enable_grad,
+        "inference_mode": L.inference_mode,
+        "set_false": lambda: L.set_grad_enabled(False),
+    }[name]()
+
+    @deco
+    def f(v):
+        return records(L, v), L.is_grad_enabled()
+
+    return f
+
+
 @pytest.mark.parametrize("name", ["no_grad", "enable_grad", "inference_mode", "set_false"])
 def test_as_decorators(name):
     results = []
     for L in (ember, torch):
         x = L.ones(2, requires_grad=True)
-        deco = {
-            "no_grad": L.no_grad,
-            "enable_grad": L.enable_grad,
-            "inference_mode": L.inference_mode,
-            "set_false": lambda: L.set_grad_enabled(False),
-        }[name]()
-
-        @deco
-        def f(v):
-            return records(L, v), L.is_grad_enabled()
-
+        f = decorated(L, name)
         with L.no_grad():
             inside_no_grad = f(x)
         results.append((f(x), inside_no_grad, L.is_grad_enabled()))

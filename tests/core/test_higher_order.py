@@ -88,6 +88,7 @@ def test_third_derivative_of_cube():
     close(res[0], res[1])
 
 
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")
 def test_backward_with_create_graph_then_backward_of_the_gradient():
     xe, xt = pair([0.5, -1.0, 2.0], True)
     for x in (xe, xt):

@@ -39,8 +39,9 @@ def test_inplace_ops_bump_versions_and_write_through_views(name, op):
         v0 = x._version
         out = op(x)
         assert out is x
-        res.append((x.clone(), [v.clone() for v in views], x._version - v0,
-                    [v._version for v in views]))
+        res.append(
+            (x.clone(), [v.clone() for v in views], x._version - v0, [v._version for v in views])
+        )
     close(res[0][0], res[1][0])
     close(res[0][1], res[1][1])
     assert res[0][2] == res[1][2] == 1
@@ -66,10 +67,13 @@ def test_modifying_a_tensor_saved_for_backward_raises_naming_the_op_and_versions
     h = x * 2
     y = h * x
     h.add_(1)
-    with pytest.raises(ember.AutogradError, match=r"backward: input 0 of shape \(2,\) of 'mul' was "
-                                                  r"saved for the gradient but has been modified by "
-                                                  r"an in-place operation \(version 0 when saved, "
-                                                  r"now 1\)"):
+    with pytest.raises(
+        ember.AutogradError,
+        match=r"backward: input 0 of shape \(2,\) of 'mul' was "
+        r"saved for the gradient but has been modified by "
+        r"an in-place operation \(version 0 when saved, "
+        r"now 1\)",
+    ):
         y.sum().backward()
     ht = torch.tensor([1.0, 2.0], requires_grad=True) * 2
     yt = ht * 2
@@ -85,9 +89,12 @@ def test_modifying_a_saved_output_raises():
     e = x.exp()
     with ember.no_grad():
         e.mul_(2)
-    with pytest.raises(ember.AutogradError, match=r"backward: its output of 'exp' was saved for the "
-                                                  r"gradient but has been modified by an in-place "
-                                                  r"operation \(version 0 when saved, now 1\)"):
+    with pytest.raises(
+        ember.AutogradError,
+        match=r"backward: its output of 'exp' was saved for the "
+        r"gradient but has been modified by an in-place "
+        r"operation \(version 0 when saved, now 1\)",
+    ):
         e.sum().backward()
 
 
@@ -103,11 +110,15 @@ def test_y_mul_y_in_place_raises_as_in_torch():
 
 def test_inplace_on_a_leaf_that_requires_grad():
     x = ember.ones(2, requires_grad=True)
-    with pytest.raises(ember.AutogradError, match="add_: a leaf tensor that requires grad is being "
-                                                  "used in an in-place operation"):
+    with pytest.raises(
+        ember.AutogradError,
+        match="add_: a leaf tensor that requires grad is being used in an in-place operation",
+    ):
         x.add_(1)
-    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an "
-                                           "in-place operation"):
+    with pytest.raises(
+        RuntimeError,
+        match="a leaf Variable that requires grad is being used in an in-place operation",
+    ):
         torch.ones(2, requires_grad=True).add_(1)
     with ember.no_grad():  # how optimizers update parameters
         x.mul_(3)
@@ -145,8 +156,10 @@ def test_inplace_on_a_view_while_recording_is_a_known_limit():
     x = ember.ones(4, requires_grad=True)
     y = x * 2
     v = y.view(2, 2)
-    with pytest.raises(ember.AutogradError, match="add_: in-place operation on a view while "
-                                                  "recording gradients is not supported"):
+    with pytest.raises(
+        ember.AutogradError,
+        match="add_: in-place operation on a view while recording gradients is not supported",
+    ):
         v.add_(1)
     with ember.no_grad():
         v.add_(1)  # outside recording it is fine: y sees it
@@ -179,15 +192,21 @@ def test_retain_grad_follows_the_tensor_through_inplace_ops():
 
 def test_inplace_dtype_and_shape_errors():
     i = ember.tensor([1, 2])
-    with pytest.raises(ember.DTypeError, match="add_: result type float32 can't be cast to the "
-                                               "desired output type int64"):
+    with pytest.raises(
+        ember.DTypeError,
+        match="add_: result type float32 can't be cast to the desired output type int64",
+    ):
         i.add_(0.5)
-    with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired output "
-                                           "type Long"):
+    with pytest.raises(
+        RuntimeError, match="result type Float can't be cast to the desired output type Long"
+    ):
         torch.tensor([1, 2]).add_(0.5)
     f = ember.ones(3)
-    with pytest.raises(ember.ShapeError, match=r"add_: output with shape \(3,\) doesn't match the "
-                                               r"broadcast shape \(2, 3\)"):
+    with pytest.raises(
+        ember.ShapeError,
+        match=r"add_: output with shape \(3,\) doesn't match the "
+        r"broadcast shape \(2, 3\)",
+    ):
         f.add_(ember.ones(2, 3))
     with pytest.raises(RuntimeError, match="doesn't match the broadcast shape"):
         torch.ones(3).add_(torch.ones(2, 3))
@@ -198,8 +217,9 @@ def test_inplace_dtype_and_shape_errors():
 
 def test_writing_into_an_expanded_view_is_refused():
     e = ember.ones(3, 1).expand(3, 4)
-    with pytest.raises(ember.AutogradError, match="mul_: the tensor is a broadcast \\(expanded\\) "
-                                                  "view"):
+    with pytest.raises(
+        ember.AutogradError, match="mul_: the tensor is a broadcast \\(expanded\\) view"
+    ):
         e.mul_(2)
     with pytest.raises(RuntimeError, match="unsupported operation: more than one element"):
         torch.ones(3, 1).expand(3, 4).mul_(2)

@@ -38,25 +38,29 @@ def test_a_chain_of_10000_ops_backpropagates_and_frees_without_recursion(no_gc):
 
 
 def test_deep_create_graph_backward():
-    x = ember.tensor(1.5, dtype=ember.float64, requires_grad=True)
-    y = x
-    for _ in range(2000):
-        y = y * x * 0.999 + 0.001
-    (g,) = ember.autograd.grad(y, x, create_graph=True)
-    (h,) = ember.autograd.grad(g, x)
-    assert np.isfinite(h.item())
+    import torch
+
+    res = []
+    for L in (ember, torch):
+        x = L.tensor(1.0, dtype=L.float64, requires_grad=True)
+        y = x
+        for _ in range(1000):
+            y = y * x * 0.999 + 0.001
+        (g,) = L.autograd.grad(y, x, create_graph=True)
+        (h,) = L.autograd.grad(g, x)
+        res.append((g.item(), h.item()))
+    assert np.allclose(res[0], res[1], rtol=1e-9)
 
 
 def test_intermediates_are_released_after_backward(no_gc):
     x = ember.randn(200, 200, dtype=ember.float64, requires_grad=True)
     h = (x * 2).exp()  # exp saves its output; mul below saves h
     out = (h * h).sum()
-    refs = [weakref.ref(h), weakref.ref(h.numpy() if not h.requires_grad else h.detach().numpy())]
+    refs = [weakref.ref(h), weakref.ref(h.detach().numpy())]  # the tensor and its array
     del h
     assert all(r() is not None for r in refs)  # saved for backward
     out.backward()
     assert all(r() is None for r in refs)
-    assert out.grad_fn.saved is None if hasattr(out.grad_fn, "saved") else True
 
 
 def test_retain_graph_keeps_them_until_the_last_backward(no_gc):
@@ -80,7 +84,7 @@ def test_memory_returns_after_backward():
         base, _ = tracemalloc.get_traced_memory()
         y = x
         for _ in range(6):
-            y = (y * 0.5).exp()  # every step saves a 512 KiB array
+            y = (y * 0.1).exp()  # every step saves 512 KiB arrays
         loss = y.sum()
         held, _ = tracemalloc.get_traced_memory()
         loss.backward()

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import ember
+from ember.errors import EmberValueError
 
 
 def meta(t):
@@ -140,7 +141,7 @@ def test_float_only(name):
 
 
 def test_random_errors():
-    with pytest.raises(ember.ShapeError, match="randint: expected low < high, got low=5, high=5"):
+    with pytest.raises(EmberValueError, match="randint: expected low < high, got low=5, high=5"):
         ember.randint(5, 5, (3,))
     with pytest.raises(TypeError, match=r"randint\(\) missing required argument 'size'"):
         ember.randint(5)
@@ -148,3 +149,12 @@ def test_random_errors():
         ember.randperm(-1)
     with pytest.raises(ember.ShapeError, match=r"randint: negative dimension in size \(-2,\)"):
         ember.randint(3, (-2,))
+
+
+def test_generator_device():
+    g = ember.Generator("cpu")
+    assert g.manual_seed(1) is g
+    with pytest.raises(
+        EmberValueError, match="Generator: only the 'cpu' device exists, got 'cuda'"
+    ):
+        ember.Generator("cuda")

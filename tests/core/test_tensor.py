@@ -132,6 +132,20 @@ def test_len():
         len(torch.tensor(1.0))
 
 
+def test_iteration_yields_rows_like_torch():
+    data = [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]
+    rows_e = list(ember.tensor(data))
+    rows_t = list(torch.tensor(data))
+    assert [r.tolist() for r in rows_e] == [r.tolist() for r in rows_t]
+    assert [r.shape for r in rows_e] == [tuple(r.shape) for r in rows_t]
+    x = ember.tensor(data, requires_grad=True)
+    total = ember.zeros(2)
+    for k, row in enumerate(x):
+        total = total + row * k
+    total.sum().backward()
+    assert x.grad.tolist() == [[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]]
+
+
 def test_iter_0d_raises():
     with pytest.raises(ember.DTypeError, match="iteration over a 0-d tensor"):
         iter(ember.tensor(1.0))

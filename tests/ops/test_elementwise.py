@@ -284,3 +284,39 @@ def test_sigmoid_keeps_tiny_values_and_does_not_warn(dtype):
         warnings.simplefilter("error")
         got = ember.sigmoid(ember.tensor(x))
     assert_close(got, torch.sigmoid(torch.tensor(x)), 1e-6, 1e-37)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "int32", "int64", "bool"])
+@pytest.mark.parametrize(
+    "shapes", [((3000,), (3000,), (3000,)), ((40, 1), (1, 100), (100,)), ((), (3000,), ())]
+)
+def test_where_on_large_inputs_is_exact(dtype, shapes):
+    """Large selects take a branch-free path: it must give exactly np.where's bits."""
+    rng = np.random.default_rng(0)
+    cond = np.asarray(rng.random(shapes[0]) > 0.5)
+    a, b = (np.asarray(rng.standard_normal(s) * 50).astype(dtype) for s in shapes[1:])
+    if dtype.startswith("float") and a.size > 3:
+        a.reshape(-1)[:4] = [np.nan, np.inf, -np.inf, -0.0]
+    for other in (b, 0, 3):
+        got = ember.where(
+            ember.tensor(cond), ember.tensor(a), other if other is not b else ember.tensor(b)
+        )
+        expected = torch.where(
+            torch.tensor(cond), torch.tensor(a), other if other is not b else torch.tensor(b)
+        )
+        assert_close(got, expected, 0, 0)
+        assert np.signbit(got.numpy()).tolist() == np.signbit(expected.numpy()).tolist()
+
+
+def test_gradients_through_large_selects():
+    x = np.random.default_rng(1).standard_normal(5000)
+    for efn, tfn in [
+        (lambda v: ember.relu(v), torch.relu),
+        (lambda v: v.clamp(-0.5, 0.5), lambda v: v.clamp(-0.5, 0.5)),
+        (lambda v: ember.maximum(v, v.round()), lambda v: torch.maximum(v, v.round())),
+        (lambda v: ember.where(v > 0, v * 2, v), lambda v: torch.where(v > 0, v * 2, v)),
+    ]:
+        e, t = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        (efn(e) * ember.tensor(x)).sum().backward()
+        (tfn(t) * torch.tensor(x)).sum().backward()
+        assert_close(e.grad, t.grad, 0, 0)

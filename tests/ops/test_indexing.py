@@ -291,6 +291,9 @@ def test_setitem_writes_storage_and_bumps_version():
     assert x._version == v0 + 2
     view[1] = 7.0  # through the view into x
     assert x.tolist() == [[1.0, 1.0, 1.0], [5.0, 7.0, 5.0]]
+    x[ember.tensor([[True, False, False], [False, False, True]])] = -2.0
+    assert view.tolist() == [5.0, 7.0, -2.0] and x[0, 0].item() == -2.0
+    assert x._version == view._version == v0 + 4
 
 
 def test_setitem_after_save_raises_at_backward_like_torch():
@@ -460,6 +463,17 @@ def test_setitem_errors():
         r"\(2, 1, 2, 4\) cannot .* shape \(2, 4\)",
     ):
         x[0:2] = ember.ones(2, 1, 2, 4)
+    m = ember.tensor([True, False, True])
+    with pytest.raises(
+        ember.ShapeError,
+        match=r"setitem: shape mismatch: value tensor of shape \(3, 4\) cannot be broadcast to "
+        r"indexing result of shape \(2, 4\)",
+    ):
+        x[m] = ember.ones(3, 4)
+    with pytest.raises(ember.AutogradError, match="setitem: the tensor is a broadcast"):
+        ember.zeros(4).expand(3, 4)[m] = 1.0
+    with pytest.raises(ember.DTypeError, match="setitem: index put requires the source and "):
+        x[m] = ember.ones(4, dtype=ember.float64)
     with pytest.raises(ember.DTypeError, match="setitem: can't assign a list to a tensor"):
         x[0] = [1.0, 2.0, 3.0, 4.0]
     with pytest.raises(ember.AutogradError, match="setitem: the tensor is a broadcast"):

@@ -148,8 +148,12 @@ def test_einsum_third_order_gradient():
 EINSUM_ERRORS = [
     ("ij,jk", [(3, 4)], r"einsum: fewer operands were provided \(1\) than the equation"),
     ("ij", [(3, 4), (4, 5)], r"einsum: more operands were provided \(2\) than the equation"),
-    ("ij", [(2, 3, 4)], r"einsum: the number of subscripts in the equation \(2\) does not match "
-     r"the number of dimensions \(3\) for operand 0"),
+    (
+        "ij",
+        [(2, 3, 4)],
+        r"einsum: the number of subscripts in the equation \(2\) does not match "
+        r"the number of dimensions \(3\) for operand 0",
+    ),
     ("ijkl...", [(2, 3, 4)], r"einsum: the number of subscripts in the equation \(4\) is more"),
     ("ij1", [(2, 3, 4)], r"einsum: invalid subscript '1' at index 2"),
     ("ij-k", [(2, 3)], r"einsum: invalid subscript '-' at index 2"),
@@ -158,11 +162,19 @@ EINSUM_ERRORS = [
     ("ijk->ii", [(2, 3, 4)], r"einsum: output subscript i appears more than once"),
     ("i.j", [(2, 3)], r"einsum: operand 0 term 'i.j' .* stray '.'"),
     ("......", [(2, 3)], r"einsum: operand 0 term '......' .* more than one ellipsis"),
-    ("ij,jk", [(3, 4), (5, 6)], r"einsum: subscript j has size 5 for operand 1 \(shape \(5, 6\)\) "
-     r"which does not broadcast with previously seen size 4"),
-    ("ii->i", [(3, 4)], r"einsum: subscript i is repeated for operand 0 \(shape \(3, 4\)\) but "
-     r"the sizes don't match, 3 != 4"),
-]  # fmt: skip
+    (
+        "ij,jk",
+        [(3, 4), (5, 6)],
+        r"einsum: subscript j has size 5 for operand 1 \(shape \(5, 6\)\) "
+        r"which does not broadcast with previously seen size 4",
+    ),
+    (
+        "ii->i",
+        [(3, 4)],
+        r"einsum: subscript i is repeated for operand 0 \(shape \(3, 4\)\) but "
+        r"the sizes don't match, 3 != 4",
+    ),
+]
 
 
 @pytest.mark.parametrize("eq, shapes, msg", EINSUM_ERRORS)
@@ -179,8 +191,10 @@ def test_einsum_needs_operands():
 
 
 def test_einsum_dtype_mismatch():
-    with pytest.raises(ember.DTypeError, match="einsum: expected all operands to have the same "
-                       "dtype, got float32, float64"):  # fmt: skip
+    with pytest.raises(
+        ember.DTypeError,
+        match="einsum: expected all operands to have the same dtype, got float32, float64",
+    ):
         ember.einsum("ij,jk", ember.ones(2, 3), ember.ones(3, 2, dtype=ember.float64))
 
 
@@ -226,8 +240,11 @@ def test_outer_mv_mm_errors():
 
 
 def test_addmm_errors():
-    with pytest.raises(ember.ShapeError, match=r"addmm: input of shape \(4, 1\) does not "
-                       r"broadcast to the product shape \(2, 3\)"):  # fmt: skip
+    with pytest.raises(
+        ember.ShapeError,
+        match=r"addmm: input of shape \(4, 1\) does not "
+        r"broadcast to the product shape \(2, 3\)",
+    ):
         ember.addmm(ember.ones(4, 1), ember.ones(2, 4), ember.ones(4, 3))
     with pytest.raises(ember.ShapeError, match=r"addmm: mat1 and mat2 must be matrices"):
         ember.addmm(ember.ones(3), ember.ones(4), ember.ones(4, 3))

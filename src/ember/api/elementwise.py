@@ -19,10 +19,9 @@ from ember.api.arith import exp  # noqa: F401 - the exp/log family reads as one 
 from ember.core.dispatch import method, rmethod
 from ember.core.inplace import inplace
 from ember.core.tensor import Tensor, _wrap, register_methods
-from ember.errors import DTypeError
+from ember.errors import DTypeError, EmberValueError
 from ember.ops import activation as A
 from ember.ops import elementwise as P
-from ember.ops.elementwise import ArgumentError
 
 __all__ = [
     "floor_divide",
@@ -118,6 +117,11 @@ def pow(input, exponent):
     >>> ember.pow(ember.tensor([1.0, 2.0, 3.0]), 2), ember.pow(2, ember.tensor([0, 3]))
     (tensor([1., 4., 9.]), tensor([1, 8]))
     """
+    if not (isinstance(input, Tensor) or isinstance(exponent, Tensor)):
+        raise DTypeError(
+            f"pow: expected a tensor as input or exponent, got {type(input).__name__} and "
+            f"{type(exponent).__name__}"
+        )
     return P.pow_(input, exponent)
 
 
@@ -183,7 +187,7 @@ def clamp(input, min=None, max=None):
     tensor([-1.0000,  0.5000,  1.0000])
     """
     if min is None and max is None:
-        raise ArgumentError("clamp: at least one of 'min' or 'max' must not be None")
+        raise EmberValueError("clamp: at least one of 'min' or 'max' must not be None")
     return P.clamp(input, min, max)
 
 
@@ -239,7 +243,8 @@ def where(condition, input=None, other=None):
     if input is None and other is None:
         return tuple(_wrap(i) for i in np.nonzero(condition._data))
     if input is None or other is None:
-        raise ArgumentError("where: pass both input and other, or neither")
+        raise EmberValueError("where: pass both input and other, or neither")
+    input, other = (v.item() if isinstance(v, np.generic) else v for v in (input, other))
     target = _result_type(input, other)
     if isinstance(input, _SCALARS) and isinstance(other, _SCALARS):
         input, other = np.asarray(input, target), np.asarray(other, target)
@@ -444,52 +449,14 @@ def _where_method(self, condition, other):
     return where(condition, self, other)
 
 
-_UNARY = dict(
-    abs=abs,
-    absolute=abs,
-    sign=sign,
-    sgn=sign,
-    log=log,
-    log1p=log1p,
-    log2=log2,
-    expm1=expm1,
-    sqrt=sqrt,
-    rsqrt=rsqrt,
-    reciprocal=reciprocal,
-    square=square,
-    sin=sin,
-    cos=cos,
-    tanh=tanh,
-    sigmoid=sigmoid,
-    erf=erf,
-    floor=floor,
-    ceil=ceil,
-    trunc=trunc,
-    fix=fix,
-    round=round,
-    relu=relu,
-)
-_BINARY = dict(
-    floor_divide=floor_divide,
-    remainder=remainder,
-    fmod=fmod,
-    pow=pow,
-    maximum=maximum,
-    minimum=minimum,
-    clamp=clamp,
-    clip=clamp,
-    clamp_min=clamp_min,
-    clamp_max=clamp_max,
-)
-register_methods(**_UNARY, **_BINARY)
-_NO_INPLACE = ("maximum", "minimum")  # torch has no maximum_/minimum_
-register_methods(
-    **{
-        name + "_": inplace(fn, name + "_")
-        for name, fn in {**_UNARY, **_BINARY}.items()
-        if name not in _NO_INPLACE
-    }
-)
+# Tensor methods, each with its in-place twin (``x.sqrt_()``); torch has no maximum_/minimum_.
+_METHODS = (
+    "abs absolute sign sgn log log1p log2 expm1 sqrt rsqrt reciprocal square sin cos tanh sigmoid "
+    "erf floor ceil trunc fix round relu floor_divide remainder fmod pow clamp clip clamp_min "
+    "clamp_max"
+).split()
+register_methods(**{n: globals()[n] for n in _METHODS}, maximum=maximum, minimum=minimum)
+register_methods(**{n + "_": inplace(globals()[n], n + "_") for n in _METHODS})
 register_methods(
     where=_where_method,
     __abs__=abs,

@@ -3,8 +3,9 @@
 ``split_key`` follows PyTorch's reading of an index: ints select, slices slice, None adds a
 dim, Ellipsis fills, and tensors/lists/arrays become index arrays applied *after* the basic
 part, to the dims of the resulting view (so ints never count as advanced indices). Bool masks
-become their ``nonzero`` arrays, a Python bool adds a dim indexed by ``[0]`` or ``[]``. Index
-arrays come out bounds-checked, non-negative and int64.
+become their ``nonzero`` arrays, a Python bool adds a dim indexed by ``[0]`` or ``[]``. With
+``check`` (always, when the result will be differentiated) index arrays come out
+bounds-checked, non-negative and int64; forward-only reads leave the checking to NumPy.
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ def _ambiguous(seq) -> bool:
 def _items(index, op: str) -> tuple:
     if isinstance(index, tuple):
         return index
-    if isinstance(index, list) and _ambiguous(index):
-        # PyTorch reads such a list as a tuple (deprecated), NumPy as an array: refuse to guess
+    if isinstance(index, list) and len(index) < 32 and _ambiguous(index):
+        # PyTorch reads such a (short) list as a tuple (deprecated), NumPy as an array: refuse
+        # to guess
         raise EmberIndexError(
             f"{op}: a list holding sequences, tensors, slices, None or Ellipsis is ambiguous as "
             "an index; use x[tuple(seq)] for one index per dim or x[ember.tensor(seq)] for an "
@@ -119,62 +121,81 @@ def split_key(x: Tensor, index, op: str, check: bool = True, own: bool = False):
     consumed = sum(_consumed(k) for k in items)
     if consumed > len(shape):
         raise EmberIndexError(f"{op}: too many indices for tensor of dimension {len(shape)}")
-    key, dims, arrays = [], [], []
-    d = vd = 0  # the current dim of x, and of the view x[key]
+    w = _Walk(shape, op, check, own)
     for pos, k in enumerate(items):
         if k is Ellipsis:
-            take = len(shape) - consumed
-            key.append(k)
-            d, vd = d + take, vd + take
+            w.basic(k, len(shape) - consumed, len(shape) - consumed)
         elif k is None:
-            key.append(None)
-            vd += 1
+            w.basic(None, 0, 1)
         elif k.__class__ is slice:
             if k.step == 0:
                 raise ShapeError(f"{op}: slice step cannot be zero")
-            key.append(k)
-            d, vd = d + 1, vd + 1
+            w.basic(k, 1, 1)
         elif k.__class__ is int:
-            if not -shape[d] <= k < shape[d]:
-                raise EmberIndexError(
-                    f"{op}: index {k} is out of bounds for dim {d} with size {shape[d]}"
-                )
-            key.append(k)
-            d += 1
+            w.integer(k)
         elif k[0] == _BOOL:
-            key.append(None)
-            dims.append(vd)
-            arrays.append(np.zeros(1 if k[1] else 0, np.int64))
-            vd += 1
+            w.add_array(np.zeros(1 if k[1] else 0, np.int64), None)
         elif k[0] == _ARRAY:
-            a = k[1]
-            if check:
-                a = check_bounds(
-                    op, a if a.dtype == np.int64 else a.astype(np.int64), shape[d], d, True
-                )
-                a = a.copy() if own and a is k[1] and not k[2] else a
-            arrays.append(a)
-            key.append(FULL)
-            dims.append(vd)
-            d, vd = d + 1, vd + 1
+            w.array(k[1], k[2])
         else:
-            m = k[1]
-            if m.shape != shape[d : d + m.ndim]:
-                raise EmberIndexError(
-                    f"{op}: the shape of the mask {m.shape} at index {pos} does not match the "
-                    f"shape of the indexed tensor {shape} at dim {d}"
-                )
-            key += [FULL] * m.ndim
-            dims += range(vd, vd + m.ndim)
-            arrays += np.nonzero(m)
-            d, vd = d + m.ndim, vd + m.ndim
-    if len(arrays) > 1:
-        prefixed(op, _broadcast_indices, [a.shape for a in arrays])
-    if all(k is Ellipsis or (k.__class__ is slice and is_full(k)) for k in key):
-        key = [Ellipsis]
-    elif Ellipsis not in key:
-        key.append(Ellipsis)
-    return tuple(key), tuple(dims), tuple(arrays)
+            w.mask(k[1], pos)
+    return w.result()
+
+
+class _Walk:
+    """The split of one index, built element by element: ``d`` is the current dim of x,
+    ``vd`` that of the basic view ``x[key]``."""
+
+    def __init__(self, shape, op, check, own):
+        self.shape, self.op, self.check, self.own = shape, op, check, own
+        self.key, self.dims, self.arrays = [], [], []
+        self.d = self.vd = 0
+
+    def basic(self, k, dx: int, dv: int) -> None:
+        self.key.append(k)
+        self.d += dx
+        self.vd += dv
+
+    def integer(self, k: int) -> None:
+        n = self.shape[self.d]
+        if not -n <= k < n:
+            raise EmberIndexError(
+                f"{self.op}: index {k} is out of bounds for dim {self.d} with size {n}"
+            )
+        self.basic(k, 1, 0)
+
+    def add_array(self, a, dim) -> None:
+        """One index array on a new view dim (``dim`` None: a dim added by a Python bool)."""
+        self.arrays.append(a)
+        self.dims.append(self.vd)
+        self.basic(None if dim is None else FULL, 0 if dim is None else 1, 1)
+
+    def array(self, a, fresh: bool) -> None:
+        if self.check:
+            b = check_bounds(
+                self.op, a.astype(np.int64, copy=False), self.shape[self.d], self.d, True
+            )
+            a = b.copy() if self.own and b is a and not fresh else b
+        self.add_array(a, self.d)
+
+    def mask(self, m, pos: int) -> None:
+        if m.shape != self.shape[self.d : self.d + m.ndim]:
+            raise EmberIndexError(
+                f"{self.op}: the shape of the mask {m.shape} at index {pos} does not match the "
+                f"shape of the indexed tensor {self.shape} at dim {self.d}"
+            )
+        for a in np.nonzero(m):
+            self.add_array(a, self.d)
+
+    def result(self):
+        key, arrays = self.key, self.arrays
+        if len(arrays) > 1:
+            prefixed(self.op, _broadcast_indices, [a.shape for a in arrays])
+        if all(k is Ellipsis or (k.__class__ is slice and is_full(k)) for k in key):
+            key = [Ellipsis]
+        elif Ellipsis not in key:
+            key.append(Ellipsis)
+        return tuple(key), tuple(self.dims), tuple(arrays)
 
 
 def is_full(s: slice) -> bool:

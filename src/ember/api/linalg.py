@@ -211,7 +211,7 @@ def einsum(*args):
     for i, t in enumerate(operands):
         if not isinstance(t, Tensor):
             raise DTypeError(f"einsum: operand {i} is a {type(t).__name__}, not a Tensor")
-    canon = P.parse_einsum(equation, [t.ndim for t in operands])
+    canon = P.parse_einsum(equation, tuple(t.ndim for t in operands))
     return P.einsum(*operands, equation=canon)
 
 

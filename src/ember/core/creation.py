@@ -14,7 +14,7 @@ import numpy as np
 
 from ember import dtypes as D
 from ember.core.tensor import Tensor, _wrap
-from ember.errors import DTypeError, ShapeError
+from ember.errors import DTypeError, EmberValueError, ShapeError
 
 
 def _infer_dtype(data) -> D.DType:
@@ -198,9 +198,9 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> 
     if dt.kind != "f":  # integer dtypes take integer bounds and step, as in PyTorch
         start, end, step = int(start), int(end), int(step)
     if step == 0:
-        raise ShapeError("arange: step must be nonzero")
+        raise EmberValueError("arange: step must be nonzero")
     if (end - start) * step < 0:
-        raise ShapeError(
+        raise EmberValueError(
             f"arange: upper bound and lower bound inconsistent with step sign (start={start}, "
             f"end={end}, step={step})"
         )

@@ -123,7 +123,11 @@ class Engine:
         if self.needed is not None and node not in self.needed:
             return ()
         out, ins = self.unpack(node)
-        grads = node.op.vjp(g, out, *ins, **node.attrs)
+        registry._current_edges[0] = node.next  # lets a VJP skip unneeded input gradients
+        try:
+            grads = node.op.vjp(g, out, *ins, **node.attrs)
+        finally:
+            registry._current_edges[0] = None
         if not isinstance(grads, (tuple, list)):
             grads = (grads,)
         if anomaly._check_nan[0]:

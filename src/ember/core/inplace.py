@@ -3,7 +3,12 @@
 Without autograd the result is written into the tensor's storage (views see it) and the
 version counter is bumped, so a backward that saved the old value raises instead of returning
 a wrong gradient. While recording, the op is applied to a snapshot of the old value and the
-tensor takes over the result's place in the graph, as PyTorch rebases history.
+tensor takes over the result's place in the graph, as PyTorch rebases history; live views of
+the tensor made while recording are moved onto the new graph too (``rebase_views``).
+
+Known limit: an in-place op on a *view* of a tensor that is part of a graph raises while
+recording (PyTorch supports it through CopySlices/AsStrided nodes). Use the out-of-place op or
+``clone()`` the view first; outside recording (``no_grad``) it works.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import numpy as np
 from ember import dtypes as D
 from ember.core.creation import _finish, _float_or, _size
 from ember.core.tensor import Tensor
-from ember.errors import DTypeError, ShapeError
+from ember.errors import DTypeError, EmberValueError, ShapeError
 
 _BELOW_ONE = np.nextafter(np.float16(1), np.float16(0))
 
@@ -25,7 +25,7 @@ class Generator:
 
     def __init__(self, device: str = "cpu"):
         if str(device) != "cpu":
-            raise ValueError(f"Generator: only the 'cpu' device exists, got {device!r}")
+            raise EmberValueError(f"Generator: only the 'cpu' device exists, got {device!r}")
         self.manual_seed(int(np.random.SeedSequence().entropy % 2**63))
 
     def manual_seed(self, seed: int) -> Generator:
@@ -111,7 +111,7 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None) -> Tensor:
     if size is None:
         raise TypeError("randint() missing required argument 'size'")
     if low >= high:
-        raise ShapeError(f"randint: expected low < high, got low={low}, high={high}")
+        raise EmberValueError(f"randint: expected low < high, got low={low}, high={high}")
     dt = D.as_dtype(dtype).np if dtype is not None else np.int64
     out = _gen(generator).integers(low, high, _size((size,), "randint"))
     return _finish(out.astype(dt, copy=False), False)

@@ -14,7 +14,17 @@ import math
 import numpy as np
 
 from ember.ops import rules
-from ember.ops.elementwise import FLOATS, NUMBERS, _empty, erf, exp, sigmoid, tanh, where
+from ember.ops.elementwise import (
+    FLOATS,
+    NUMBERS,
+    _empty,
+    erf,
+    exp,
+    select,
+    sigmoid,
+    tanh,
+    where,
+)
 from ember.ops.registry import primitive
 
 _SQRT1_2 = math.sqrt(0.5)
@@ -49,7 +59,7 @@ def leaky_relu(x, *, negative_slope):
     r = np.multiply(x, negative_slope, out=_empty(x))
     if 0 < negative_slope <= 1:
         return np.maximum(x, r, out=r)
-    return np.where(x > 0, x, r)
+    return select(x > 0, x, r)
 
 
 leaky_relu.defvjp(lambda g, out, x, *, negative_slope: where(x > 0, g, g * negative_slope))
@@ -61,7 +71,7 @@ def elu(x, *, alpha):
     r = np.minimum(x, 0, out=_empty(x))  # expm1 only sees x <= 0: no overflow
     np.expm1(r, out=r)
     r *= alpha
-    return np.where(x > 0, x, r)
+    return select(x > 0, x, r)
 
 
 # for x <= 0, alpha * exp(x) = out + alpha: no second exp, and still differentiable via out
@@ -122,9 +132,15 @@ def softplus(x, *, beta, threshold):
     if x.dtype == np.float16:
         return _via_float32(softplus.forward, x, beta=beta, threshold=threshold)
     bx = np.multiply(x, beta, out=_empty(x))
-    r = np.logaddexp(0, bx)  # log1p(exp(bx)) without overflow
+    # log1p(exp(bx)) = max(bx, 0) + log1p(exp(-|bx|)): no overflow, and SIMD ufuncs only
+    # (np.logaddexp is a scalar loop, several times slower)
+    r = np.abs(bx, out=_empty(x))
+    np.negative(r, out=r)
+    np.exp(r, out=r)
+    np.log1p(r, out=r)
+    r += np.maximum(bx, 0)
     r /= beta
-    return np.where(bx > threshold, x, r)
+    return select(bx > threshold, x, r)
 
 
 softplus.defvjp(
@@ -136,8 +152,7 @@ softplus.defvjp(
 def hardtanh(x, *, min_val, max_val):
     """``x`` clamped to ``[min_val, max_val]``; integer tensors stay integer."""
     t = x.dtype.type
-    r = np.maximum(x, t(min_val), out=_empty(x))
-    return np.minimum(r, t(max_val), out=r)
+    return np.clip(x, t(min_val), t(max_val), out=_empty(x))
 
 
 hardtanh.defvjp(lambda g, out, x, *, min_val, max_val: where((x <= min_val) | (x >= max_val), 0, g))

@@ -6,11 +6,12 @@ Three primitives close over each other's VJPs, so gradients of any order exist:
 * ``conv2d_input_grad(g, w)``: its adjoint in ``x`` (a transposed convolution, col2im);
 * ``conv2d_weight_grad(x, g)``: its adjoint in ``w``.
 
-The im2col buffer has layout ``(groups, C/groups * kh * kw, N * OH * Wc)`` so that every group
-is one batched GEMM call. With a horizontal stride of 1 the buffer is "wide" (``Wc`` is the
-padded input width, not the output width): each kernel offset is then one contiguous run of
-the flattened image, which copies at memory speed; the few extra columns are cropped from the
-output. float16 is computed in float32 (NumPy has no float16 GEMM) and rounded back.
+The im2col buffer has layout ``(groups, C/groups * kh * kw, N * OH * OW)``: a convolution is
+one GEMM (one batched call over the groups), oriented so that the long N * OH * OW dimension
+leads, which OpenBLAS runs faster. col2im adds the columns back one kernel offset at a time;
+with a horizontal stride of 1 it works in a "wide" layout (rows as long as the padded input),
+so that each offset is one long contiguous run. float16 is computed in float32 (NumPy has no
+float16 GEMM) and rounded back.
 
 Padding is ``(top, bottom, left, right)``; a negative bottom/right (used by the VJPs) means the
 last rows/columns of the input are not read.
@@ -101,43 +102,33 @@ def _check_dtypes(*arrays):
 
 
 def _wide(sw, ow, wb) -> bool:
-    """Use the wide layout when the horizontal stride is 1 and few columns are wasted."""
+    """Scatter col2im in the wide layout when the horizontal stride is 1 and few columns are
+    wasted."""
     return sw == 1 and wb <= 2 * ow + 2
 
 
-def _padded(x, hb, wb, pt, pl, fill=0.0, tail=0):
-    """``x`` placed at (pt, pl) in a (N, C, hb, wb) buffer (plus ``tail`` spare elements)."""
+def _padded(x, hb, wb, pt, pl):
+    """``x`` placed at (pt, pl) in a zero (N, C, hb, wb) buffer (rows/columns past it cut)."""
     n, c, h, w = x.shape
-    flat = np.empty(n * c * hb * wb + tail, x.dtype)
-    buf = flat[: n * c * hb * wb].reshape(n, c, hb, wb)
+    buf = np.zeros((n, c, hb, wb), x.dtype)
     rows, cols = min(h, hb - pt), min(w, wb - pl)
-    if pt or pl or rows < hb or cols < wb:
-        buf.fill(fill)
     buf[:, :, pt : pt + rows, pl : pl + cols] = x[:, :, :rows, :cols]
-    flat[n * c * hb * wb :] = fill
-    return flat, buf
+    return buf
 
 
 def im2col(x, kh, kw, oh, ow, stride, pt, pl, dilation, groups):
-    """Columns of ``x`` as ``(groups, Kg, N * oh * wc)`` and the row width ``wc``."""
+    """Columns of ``x`` as ``(groups, C/groups * kh * kw, N * oh * ow)``."""
     n, c = x.shape[:2]
     (sh, sw), (dh, dw) = stride, dilation
     hb, wb = _need(oh, kh, sh, dh), _need(ow, kw, sw, dw)
-    if _wide(sw, ow, wb):
-        flat, _ = _padded(x, hb, wb, pt, pl, tail=dw * (kw - 1) + wb)
-        it = flat.itemsize
-        shape, wc = (c, kh, kw, n, oh, wb), wb
-        strides = (hb * wb * it, dh * wb * it, dw * it, c * hb * wb * it, sh * wb * it, it)
-        view = as_strided(flat, shape, strides)
-    else:
-        x = _padded(x, hb, wb, pt, pl)[1] if (pt or pl or x.shape[2] < hb or x.shape[3] < wb) else x
-        s = x.strides
-        shape, wc = (c, kh, kw, n, oh, ow), ow
-        strides = (s[1], dh * s[2], dw * s[3], s[0], sh * s[2], sw * s[3])
-        view = as_strided(x, shape, strides)
+    if pt or pl or x.shape[2] < hb or x.shape[3] < wb:
+        x = _padded(x, hb, wb, pt, pl)
+    s = x.strides
+    shape = (c, kh, kw, n, oh, ow)
+    view = as_strided(x, shape, (s[1], dh * s[2], dw * s[3], s[0], sh * s[2], sw * s[3]))
     cols = np.empty(shape, x.dtype)
     np.copyto(cols, view)
-    return cols.reshape(groups, c // groups * kh * kw, n * oh * wc), wc
+    return cols.reshape(groups, c // groups * kh * kw, n * oh * ow)
 
 
 def col2im(cols, xshape, kh, kw, oh, ow, wc, stride, pt, pl, dilation):
@@ -180,14 +171,6 @@ def _grad_columns(g, wc, groups):
     return gt.reshape(groups, o // groups, n * oh * wc)
 
 
-def _gemm(a, b):
-    """Per-group matrix products; one group goes straight to a 2-D GEMM (NumPy's stacked
-    matmul is slower, notably with transposed operands)."""
-    if a.shape[0] == 1:
-        return np.matmul(a[0], b[0])[None]
-    return np.matmul(a, b)
-
-
 def _to32(*arrays):
     return [a.astype(_F32) if a.dtype == _F16 else a for a in arrays]
 
@@ -228,9 +211,13 @@ def conv2d(x, w, *b, stride, padding, dilation, groups):
         res = np.matmul(w.reshape(o, c), x.reshape(n, c, oh * ow)).reshape(n, o, oh, ow)
         out = res if not b else np.add(res, b[0][:, None, None], out=res)
     else:
-        cols, wc = im2col(x, kh, kw, oh, ow, stride, padding[0], padding[2], dilation, groups)
-        res = _gemm(w.reshape(groups, o // groups, -1), cols)
-        res = res.reshape(o, n, oh, wc)[..., :ow].transpose(1, 0, 2, 3)
+        cols = im2col(x, kh, kw, oh, ow, stride, padding[0], padding[2], dilation, groups)
+        if groups == 1:  # (N*OH*OW, O): BLAS is faster with the long dimension first
+            res = np.matmul(cols[0].T, w.reshape(o, -1).T)
+            res = res.reshape(n, oh, ow, o).transpose(0, 3, 1, 2)
+        else:
+            res = np.matmul(w.reshape(groups, o // groups, -1), cols)
+            res = res.reshape(o, n, oh, ow).transpose(1, 0, 2, 3)
         out = np.empty((n, o, oh, ow), x.dtype)
         if b:
             np.add(res, b[0][:, None, None], out=out)
@@ -294,7 +281,8 @@ def conv2d_input_grad(g, w, *, size, stride, padding, dilation, groups):
     wb = _need(ow, kw, stride[1], dilation[1])
     wc = wb if _wide(stride[1], ow, wb) else ow
     gt = _grad_columns(g, wc, groups)
-    cols = _gemm(w.reshape(groups, o // groups, -1).transpose(0, 2, 1), gt)
+    wg = w.reshape(groups, o // groups, -1)
+    cols = np.matmul(wg[0].T, gt[0])[None] if groups == 1 else np.matmul(wg.transpose(0, 2, 1), gt)
     res = col2im(cols, xshape, kh, kw, oh, ow, wc, stride, padding[0], padding[1], dilation)
     return res if res.dtype == dt else res.astype(dt)
 
@@ -339,11 +327,12 @@ def conv2d_weight_grad(x, g, *, kernel, stride, padding, dilation, groups):
     if _is_pointwise(tuple(kernel), stride, padding, groups) and x.shape[2:] == (oh, ow):
         res = np.tensordot(g, x, axes=([0, 2, 3], [0, 2, 3])).reshape(wshape)
         return res if res.dtype == dt else res.astype(dt)
-    cols, wc = im2col(x, kh, kw, oh, ow, stride, padding[0], padding[1], dilation, groups)
-    if wc != ow:  # the wide columns hold other pixels: zero them (0 * inf would be nan)
-        cols.reshape(groups, cols.shape[1], n, oh, wc)[..., ow:] = 0
-    gt = _grad_columns(g, wc, groups)
-    res = _gemm(gt, cols.transpose(0, 2, 1)).reshape(wshape)
+    cols = im2col(x, kh, kw, oh, ow, stride, padding[0], padding[1], dilation, groups)
+    gt = _grad_columns(g, ow, groups)
+    if groups == 1:  # (K, O) = cols @ g^T is the faster orientation for BLAS
+        res = np.matmul(cols[0], gt[0].T).T.reshape(wshape)
+    else:
+        res = np.matmul(gt, cols.transpose(0, 2, 1)).reshape(wshape)
     return res if res.dtype == dt else res.astype(dt)
 
 

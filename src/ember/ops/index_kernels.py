@@ -71,7 +71,7 @@ def add_rows(z3, r, g3) -> None:
     if lead * tail == 1:
         np.add.at(z3.reshape(-1), r, g3.reshape(-1))
         return
-    order = np.argsort(r, kind="stable")
+    order = np.argsort(r)  # any order within ties will do; stable sorting is 3x slower
     s = r[order]
     new = np.empty(n, bool)
     new[0] = True

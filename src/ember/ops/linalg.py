@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -92,9 +93,10 @@ def _(g, out, a, b):
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
+@functools.lru_cache(maxsize=512)
 def _split(equation: str):
     lhs, out = equation.split("->")
-    return lhs.split(","), out
+    return tuple(lhs.split(",")), out
 
 
 def _einsum_sizes(shapes, equation):
@@ -146,6 +148,7 @@ def _einsum_dtype(*dts, equation):
     return dts[0]
 
 
+@functools.lru_cache(maxsize=512)
 def _sums_within_operand(equation) -> bool:
     """Whether a subscript is summed inside one operand: PyTorch's einsum then reduces with
     ``sum``, which turns int32 into int64."""
@@ -273,7 +276,8 @@ def _einsum_grad(g, ops, ins, so, k, free):
     return OPS["expand"](OPS["reshape"](r, shape=tuple(keep)), shape=tuple(full))
 
 
-def parse_einsum(equation: str, ndims) -> str:
+@functools.lru_cache(maxsize=512)
+def parse_einsum(equation: str, ndims: tuple) -> str:
     """The canonical equation for a user ``equation`` over operands of ``ndims`` dimensions:
     ellipses replaced by letters (right-aligned, broadcast), the implicit output made explicit.
     Raises ShapeError naming the problem, as PyTorch's einsum does."""

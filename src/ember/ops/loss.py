@@ -1,13 +1,18 @@
-"""Softmax and loss primitives: ``softmax``, ``log_softmax`` and the ``nll_loss`` family.
+"""Softmax and loss primitives: ``softmax``, ``log_softmax``, the ``nll_loss`` family and
+``binary_cross_entropy``.
 
 The softmaxes are primitives rather than composites because the max-shift that keeps them
 stable and the single pass over the data are what make them fast; their VJPs are written with
 ops, so second derivatives work.
 
-``nll_loss`` picks ``-weight[t] * logp[n, t, ...]`` along class dim 1 (per element, the caller
-reduces). Its VJP scatters the gradient back into the picked positions with
-``nll_loss_backward``; the two are linear and adjoint to each other, so each one's VJP is the
-other and gradients of any order follow.
+``nll_loss`` picks ``-weight[t] * logp[n, t, ...]`` along class dim 1 and reduces it as
+PyTorch does (one op for the whole loss: the hot path of classification). Its VJP scatters the
+gradient back into the picked positions with ``nll_loss_backward``; the two are linear and
+adjoint to each other, so each one's VJP is the other and gradients of any order follow.
+
+``binary_cross_entropy`` is a primitive because PyTorch's clamps (logs at -100, the gradient's
+denominator at 1e-12) are not the derivative of any composite; its backward ops are primitives
+with VJPs written with ops.
 """
 
 from __future__ import annotations
@@ -74,57 +79,99 @@ def _valid_targets(target, ignore_index):
     return np.where(ignored, 0, target), ignored
 
 
-def _nll_shape(logp, target, weight, *, ignore_index):
+def _nll_shape(logp, target, weight, *, ignore_index, reduction):
     if len(logp) < 2 or tuple(target) != tuple(logp[:1]) + tuple(logp[2:]):
         raise ShapeError(
             f"target shape {rules.fmt(target)} does not match input shape {rules.fmt(logp)}"
         )
-    return tuple(target)
+    return tuple(target) if reduction == "none" else ()
+
+
+def _total_weight(t, ignored, weight, picked_w):
+    """The 'mean' divisor: the summed weight of the non-ignored targets (float64)."""
+    if weight is None:
+        return float(t.size - (0 if ignored is None else np.count_nonzero(ignored)))
+    if picked_w is None:
+        picked_w = weight[t]
+    keep = True if ignored is None else ~ignored
+    return float(np.sum(picked_w, where=keep, dtype=np.float64))
+
+
+def _reduced(out, total, reduction):
+    acc = np.float32 if out.dtype == _F16 else out.dtype  # float16 sums in float32
+    s = np.sum(out, dtype=acc)
+    if reduction == "mean":
+        s = s / total if total else np.nan  # 0/0 is nan, silently, as in PyTorch
+    return np.asarray(s, out.dtype)
 
 
 @primitive("nll_loss", shape=_nll_shape, dtype=rules.same_dtype)
-def nll_loss(logp, target, weight, *, ignore_index):
-    """Per-element ``-weight[t] * logp[n, t, ...]`` (class dim 1), 0 where t == ignore_index.
+def nll_loss(logp, target, weight, *, ignore_index, reduction):
+    """``-weight[t] * logp[n, t, ...]`` (class dim 1), 0 where t == ignore_index, per element
+    (``reduction='none'``) or summed ('sum'), or divided by the total weight ('mean').
 
     ``weight`` is a (C,) array or None; targets must be valid class indices or ignore_index.
     """
     t, ignored = _valid_targets(target, ignore_index)
-    out = np.take_along_axis(logp, t[:, None], axis=1).reshape(t.shape)
+    if logp.ndim == 2:  # the common (N, C) case: plain fancy indexing is several times faster
+        out = logp[np.arange(len(t)), t]
+    else:
+        out = np.take_along_axis(logp, t[:, None], axis=1).reshape(t.shape)
+    picked_w = None
     if weight is not None:
-        out *= weight[t]
+        picked_w = weight[t]
+        out *= picked_w
     np.negative(out, out=out)
     if ignored is not None:
         out[ignored] = 0
-    return out
+    if reduction == "none":
+        return out
+    total = _total_weight(t, ignored, weight, picked_w) if reduction == "mean" else 1.0
+    return _reduced(out, total, reduction)
 
 
 @nll_loss.defvjp
-def _(g, out, logp, target, weight, *, ignore_index):
+def _(g, out, logp, target, weight, *, ignore_index, reduction):
     gx = OPS["nll_loss_backward"](
-        g, target, weight, ignore_index=ignore_index, num_classes=logp.shape[1]
+        g,
+        target,
+        weight,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        num_classes=logp.shape[1],
     )
     return gx, None, None
 
 
-def _scatter_shape(g, target, weight, *, ignore_index, num_classes):
-    return tuple(g[:1]) + (num_classes,) + tuple(g[1:])
+def _scatter_shape(g, target, weight, *, ignore_index, reduction, num_classes):
+    return tuple(target[:1]) + (num_classes,) + tuple(target[1:])
 
 
 @primitive("nll_loss_backward", shape=_scatter_shape, dtype=rules.same_dtype)
-def nll_loss_backward(g, target, weight, *, ignore_index, num_classes):
-    """The adjoint of ``nll_loss``: ``-weight[t] * g`` placed at class ``t`` along dim 1."""
+def nll_loss_backward(g, target, weight, *, ignore_index, reduction, num_classes):
+    """The adjoint of ``nll_loss``: ``-weight[t] * g`` (divided by the total weight for
+    'mean') placed at class ``t`` along dim 1."""
     t, ignored = _valid_targets(target, ignore_index)
     vals = np.negative(g) if weight is None else g * -weight[t]
+    if reduction == "mean":
+        total = _total_weight(t, ignored, weight, None)
+        vals = vals / total if total else vals * np.nan  # 0/0 is nan, silently
+    if vals.shape != t.shape:  # a reduced loss: one upstream value for every element
+        vals = np.full(t.shape, vals, g.dtype)
     if ignored is not None:
         vals[ignored] = 0  # assignment, not a product: a nan upstream must not leak in
-    out = np.zeros(g.shape[:1] + (num_classes,) + g.shape[1:], g.dtype)
-    np.put_along_axis(out, t[:, None], vals[:, None], axis=1)
+    out = np.zeros(t.shape[:1] + (num_classes,) + t.shape[1:], g.dtype)
+    if t.ndim == 1:
+        out[np.arange(len(t)), t] = vals
+    else:
+        np.put_along_axis(out, t[:, None], vals[:, None], axis=1)
     return out
 
 
 @nll_loss_backward.defvjp
-def _(gg, out, g, target, weight, *, ignore_index, num_classes):
-    return OPS["nll_loss"](gg, target, weight, ignore_index=ignore_index), None, None
+def _(gg, out, g, target, weight, *, ignore_index, reduction, num_classes):
+    nll = OPS["nll_loss"](gg, target, weight, ignore_index=ignore_index, reduction=reduction)
+    return nll, None, None
 
 
 def _scalar_shape(*shapes, **_):
@@ -136,12 +183,7 @@ def nll_loss_scale(logp, target, weight, *, ignore_index):
     """``1 / total weight`` of the non-ignored targets, the factor of the 'mean' reduction
     (nan when every target is ignored, as PyTorch's 0/0). Not differentiable: PyTorch gives
     no gradient for class weights."""
-    keep = target != ignore_index
-    if weight is None:
-        total = float(np.count_nonzero(keep))
-    else:
-        t = np.where(keep, target, 0)
-        total = float(np.sum(weight[t], where=keep, dtype=np.float64))
+    total = _total_weight(*_valid_targets(target, ignore_index), weight, None)
     return np.asarray(1.0 / total if total else np.nan, logp.dtype)
 
 

@@ -84,10 +84,16 @@ def linear(x, w, *b):
     return y.reshape(lead + w.shape[:-1]) if len(lead) > 1 else y
 
 
+def _np_dtype(a):
+    return getattr(a.dtype, "np", a.dtype)
+
+
 @linear.defvjp
 def _(g, out, x, w, *b):
     reshape, mm = OPS["reshape"], OPS["matmul"]
     n_in, m = x.shape[-1], math.prod(x.shape[:-1])
+    if _np_dtype(x) == _F16:  # float32 GEMMs; the engine casts the gradients back
+        g, x, w = (OPS["cast"](t, dtype=_F32) for t in (g, x, w))
     w2 = w if w.ndim == 2 else reshape(w, shape=(1, n_in))
     g2 = reshape(g, shape=(m, w2.shape[0]))
     gx = reshape(mm(g2, w2), shape=x.shape)
@@ -129,7 +135,7 @@ def norm_rstd(x, *, axis, eps):
     if _norm_count(x.shape, axis) == 0:
         return np.full(rules.reduce_shape(x.shape, axis=axis, keepdims=True), np.nan, x.dtype)
     xf = x.astype(np.float32) if x.dtype == _F16 else x
-    _, var = K.Reducer(x.shape, axis, xf.dtype).moments(xf)
+    _, _, var = K.Reducer(x.shape, axis).moments(xf)
     return (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
 
 
@@ -184,7 +190,7 @@ def _(g, out, x, *params, axis, eps, weight, bias):
 
 def _standardize_grads_ops(g, x, w, axis, eps):
     """The same gradients built from ops, so they can be differentiated again."""
-    if getattr(x.dtype, "np", x.dtype) == _F16:
+    if _np_dtype(x) == _F16:
         cast = OPS["cast"]
         x, g = cast(x, dtype=_F32), cast(g, dtype=_F32)
         w = None if w is None else cast(w, dtype=_F32)
@@ -252,18 +258,44 @@ def embedding_backward(g, idx, *, num_weights, padding_idx):
     """Scatter-add the rows of ``g`` into a (num_weights, dim) gradient (repeats accumulate);
     the ``padding_idx`` row stays zero."""
     _check_indices(idx, num_weights, "indices")
-    dim = g.shape[-1]
-    acc = np.zeros((num_weights, dim), np.float32 if g.dtype == _F16 else g.dtype)
-    np.add.at(acc, idx.reshape(-1), g.reshape(-1, dim))
+    g2 = g.reshape(-1, g.shape[-1])
+    acc = _scatter_rows(
+        idx.reshape(-1), g2.astype(np.float32) if g.dtype == _F16 else g2, num_weights
+    )
     if padding_idx is not None:
         acc[padding_idx] = 0
     return acc.astype(g.dtype, copy=False)
 
 
+def _scatter_rows(idx, g2, n_rows):
+    """``out[idx[i]] += g2[i]`` into a zero (n_rows, dim) array, with the fastest NumPy tool:
+    a one-hot GEMM for few rows; else one fancy assignment for each row's first occurrence
+    and a flat ``np.add.at`` (NumPy's fast 1-D path) for the repeats."""
+    n, dim = g2.shape
+    if n_rows <= 256:
+        out = np.zeros((n_rows, dim), g2.dtype)
+        step = max(1, (1 << 22) // max(n_rows, 1))  # bounds the one-hot block's memory
+        for s in range(0, n, step):
+            block = idx[s : s + step]
+            out += (block == np.arange(n_rows)[:, None]).astype(g2.dtype) @ g2[s : s + step]
+        return out
+    out = np.zeros((n_rows, dim), g2.dtype)
+    order = np.argsort(idx, kind="stable")
+    srt = idx[order]
+    first = np.ones(n, bool)
+    first[1:] = srt[1:] != srt[:-1]
+    out[srt[first]] = g2[order[first]]
+    rest = order[~first]
+    if rest.size:
+        flat = (idx[rest][:, None] * dim + np.arange(dim)).reshape(-1)
+        np.add.at(out.reshape(-1), flat, g2[rest].reshape(-1))
+    return out
+
+
 @embedding_backward.defvjp
 def _(gg, out, g, idx, *, num_weights, padding_idx):
     if padding_idx is not None:
-        keep = np.ones((num_weights, 1), getattr(gg.dtype, "np", gg.dtype))
+        keep = np.ones((num_weights, 1), _np_dtype(gg))
         keep[padding_idx] = 0
         gg = gg * keep
     return OPS["embedding"](idx, gg, padding_idx=None), None

@@ -34,17 +34,13 @@ def pqr(shape, axis):
 class Reducer:
     """Sums over ``axis`` of arrays shaped like ``shape`` (kept dims as size 1)."""
 
-    def __init__(self, shape, axis, dtype):
+    def __init__(self, shape, axis):
         self.shape, self.axis = tuple(shape), axis
         self.keep = tuple(1 if d in axis else n for d, n in enumerate(shape))
         self.n = math.prod(shape[d] for d in axis)
         self.layout = pqr(self.shape, axis)
         if self.layout is not None and self.layout[2] > 1 << 15:
             self.layout = None  # very long rows: NumPy's pairwise sums keep float32 accurate
-        self.dtype = dtype
-
-    def _ones(self, n):
-        return np.ones(n, self.dtype)
 
     def sum(self, a):
         if self.layout is None:
@@ -52,10 +48,10 @@ class Reducer:
         p, q, r = self.layout
         a = np.ascontiguousarray(a)
         if p == 1:
-            s = a.reshape(q, r) @ self._ones(r)
+            s = a.reshape(q, r) @ np.ones(r, a.dtype)
         else:
-            s = self._ones(p) @ a.reshape(p, q * r)
-            s = s.reshape(q, r) @ self._ones(r) if r > 1 else s
+            s = np.ones(p, a.dtype) @ a.reshape(p, q * r)
+            s = s.reshape(q, r) @ np.ones(r, a.dtype) if r > 1 else s
         return s.reshape(self.keep)
 
     def dot(self, a, b):
@@ -66,9 +62,16 @@ class Reducer:
         return s.reshape(self.keep)
 
     def moments(self, x):
-        """(x - mean, biased variance with kept dims)."""
-        xc = x - self.sum(x) / self.n
-        return xc, self.dot(xc, xc) / self.n
+        """(x - mean, mean, biased variance), the statistics with kept dims."""
+        mean = self.sum(x) / self.n
+        xc = x - mean
+        return xc, mean, self.dot(xc, xc) / self.n
+
+
+# (id of the input, mean, biased variance) of the latest ``forward``: batch norm reads them
+# right after its call to update its running statistics instead of reducing the batch twice.
+# Outputs never depend on this; a caller that finds another input's entry recomputes.
+last_moments = [None]
 
 
 def _compute(x):
@@ -78,8 +81,9 @@ def _compute(x):
 def forward(x, w, b, axis, eps):
     """(x - mean) / sqrt(var + eps) [* w] [+ b] (float16 computed in float32)."""
     xf = _compute(x)
-    red = Reducer(x.shape, axis, xf.dtype)
-    xc, var = red.moments(xf)
+    red = Reducer(x.shape, axis)
+    xc, mean, var = red.moments(xf)
+    last_moments[0] = (id(x), mean, var)
     y = np.multiply(xc, 1.0 / np.sqrt(var + eps), out=xc)
     if w is not None:
         np.multiply(y, w, out=y)
@@ -89,30 +93,60 @@ def forward(x, w, b, axis, eps):
 
 
 def backward(g, x, w, axis, eps, param_shapes):
-    """Gradients (input, weight, bias) of ``forward``; the weight and bias gradients are
-    reduced to ``param_shapes`` (weight, bias; None when absent)."""
+    """Gradients (input, weight, bias) of ``forward``, the weight and bias gradients summed to
+    ``param_shapes`` (None where absent)."""
     xf, g = _compute(x), _compute(g)
-    red = Reducer(x.shape, axis, xf.dtype)
-    xc, var = red.moments(xf)
+    red = Reducer(x.shape, axis)
+    xc, _, var = red.moments(xf)
     rstd = 1.0 / np.sqrt(var + eps)
     xhat = np.multiply(xc, rstd, out=xc)
-    gw = _reduce_to(g * xhat, param_shapes[0]) if w is not None else None
-    gb = _reduce_to(g, param_shapes[1]) if param_shapes[1] is not None else None
-    gxh = g * w if w is not None else g
-    m1 = red.sum(gxh) / red.n
-    m2 = red.dot(gxh, xhat) / red.n
-    gx = gxh - m1
+    wshape, bshape = param_shapes
+    if w is None or _constant_over(wshape, x.ndim, axis):
+        # batch/instance norm: w factors out of the reductions, so two of them suffice
+        s1, s2 = red.sum(g), red.dot(g, xhat)
+        gw = None if w is None else _sum_to(s2, wshape)
+        gb = None if bshape is None else _bias_grad(g, s1, bshape, axis)
+        gx = g - s1 / red.n
+        gx -= np.multiply(xhat, s2 / red.n, out=xhat)
+        gx *= rstd if w is None else rstd * w
+        return gx, gw, gb
+    gw = _param_reducer(x.shape, wshape).dot(g, xhat).reshape(wshape)
+    gb = None if bshape is None else _bias_grad(g, None, bshape, axis)
+    gx = g * w
+    m1, m2 = red.sum(gx) / red.n, red.dot(gx, xhat) / red.n
+    gx -= m1
     gx -= np.multiply(xhat, m2, out=xhat)
     gx *= rstd
     return gx, gw, gb
 
 
-def _reduce_to(a, shape):
-    """Sum ``a`` over the dims a parameter of ``shape`` was broadcast along."""
-    lead = a.ndim - len(shape)
-    axis = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and a.shape[lead + i] != 1
-    )
-    if not axis:
-        return a
-    return Reducer(a.shape, axis, a.dtype).sum(a).reshape(shape)
+def _bias_grad(g, s1, shape, axis):
+    """The bias gradient: from ``s1`` (g summed over ``axis``) when the bias is constant
+    along those axes, else a reduction of ``g`` itself."""
+    if s1 is not None and _constant_over(shape, g.ndim, axis):
+        return _sum_to(s1, shape)
+    return _param_reducer(g.shape, shape).sum(g).reshape(shape)
+
+
+def _aligned(shape, nd):
+    return (1,) * (nd - len(shape)) + tuple(shape)
+
+
+def _constant_over(shape, nd, axis) -> bool:
+    """Whether a parameter of ``shape`` has size 1 along every reduced axis."""
+    full = _aligned(shape, nd)
+    return all(full[a] == 1 for a in axis)
+
+
+def _param_reducer(xshape, shape):
+    """The reducer over the dims a parameter of ``shape`` is broadcast along."""
+    full = _aligned(shape, len(xshape))
+    axis = tuple(d for d, (n, m) in enumerate(zip(full, xshape)) if n == 1 and m != 1)
+    return Reducer(xshape, axis)
+
+
+def _sum_to(s, shape):
+    """Sum a keep-dims statistic over the remaining dims a parameter broadcasts along."""
+    full = _aligned(shape, s.ndim)
+    axis = tuple(d for d, (n, m) in enumerate(zip(full, s.shape)) if n == 1 and m != 1)
+    return (s.sum(axis=axis) if axis else s).reshape(shape)

@@ -51,40 +51,49 @@ def _pool_shape(x, *, kernel, stride, padding, dilation=(1, 1), ceil_mode, **_):
     return (x[0], x[1]) + o
 
 
-def _int64_rule(x, **attrs):
+def _int64_rule(x, *rest, **attrs):
     return np.dtype(np.int64)
 
 
-def _windows(x, kernel, stride, padding, dilation, out_hw, fill):
-    """Yield ((i, j), view) for every kernel offset: views (N, C, OH, OW) of padded ``x``."""
+def _padded(x, kernel, stride, padding, dilation, out_hw, fill):
+    """``x`` inside a ``fill``-padded buffer in which every window fits (``x`` if it does)."""
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (ph, pw), (dh, dw), (oh, ow) = kernel, stride, padding, dilation, out_hw
     hb, wb = (oh - 1) * sh + (kh - 1) * dh + 1, (ow - 1) * sw + (kw - 1) * dw + 1
-    if ph or pw or hb > h or wb > w:
-        buf = np.full((n, c, max(hb, ph + h), max(wb, pw + w)), fill, x.dtype)
-        buf[:, :, ph : ph + h, pw : pw + w] = x
-        x = buf
-    for i in range(kh):
-        for j in range(kw):
-            r, q = i * dh, j * dw
-            yield (i, j), x[:, :, r : r + sh * (oh - 1) + 1 : sh, q : q + sw * (ow - 1) + 1 : sw]
+    if not (ph or pw or hb > h or wb > w):
+        return x
+    buf = np.full((n, c, max(hb, ph + h), max(wb, pw + w)), fill, x.dtype)
+    buf[:, :, ph : ph + h, pw : pw + w] = x
+    return buf
 
 
-def _tiles(x, kernel, stride, padding, dilation, out_hw) -> bool:
-    """Non-overlapping windows that tile the input exactly (reshape fast path)."""
-    return (
-        tuple(kernel) == tuple(stride)
-        and not any(padding)
-        and tuple(dilation) == (1, 1)
-        and x.shape[2] == out_hw[0] * kernel[0]
-        and x.shape[3] == out_hw[1] * kernel[1]
-    )
+def _views(a, axis, k, s, d, o):
+    """The ``k`` kernel-offset views of ``a`` along ``axis``: ``o`` positions ``s`` apart."""
+    sl = [slice(None)] * a.ndim
+    out = []
+    for i in range(k):
+        sl[axis] = slice(i * d, i * d + s * (o - 1) + 1, s)
+        out.append(a[tuple(sl)])
+    return out
+
+
+def _fold(views, ufunc, dtype=None):
+    """``ufunc`` folded over ``views`` into a fresh array."""
+    out = views[0].astype(dtype or views[0].dtype, copy=True)
+    for v in views[1:]:
+        ufunc(out, v, out=out)
+    return out
+
+
+# Pooling windows are separable: reduce over the kernel columns, then over the kernel rows
+# (kh + kw passes instead of kh * kw). Columns go first so that ties resolve to the first
+# maximum in row-major order, as in PyTorch.
 
 
 # ---- max pooling -----------------------------------------------------------------------------
 
 
-@primitive("max_pool2d", shape=_pool_shape, dtype=rules.same_dtype, dtypes=FLOATS)
+@primitive("max_pool2d", shape=_pool_shape, dtype=rules.same_dtype, save="both", dtypes=FLOATS)
 def max_pool2d(x, *, kernel, stride, padding, dilation, ceil_mode):
     """Maxima over (kh, kw) windows of NCHW ``x`` (padding counts as -inf)."""
     oh, ow = _pool_shape(
@@ -95,19 +104,21 @@ def max_pool2d(x, *, kernel, stride, padding, dilation, ceil_mode):
         dilation=dilation,
         ceil_mode=ceil_mode,
     )[2:]
-    n, c = x.shape[:2]
-    if _tiles(x, kernel, stride, padding, dilation, (oh, ow)):
-        return x.reshape(n, c, oh, kernel[0], ow, kernel[1]).max(axis=(3, 5))
-    out = None
-    for _, v in _windows(x, kernel, stride, padding, dilation, (oh, ow), -np.inf):
-        out = v.copy() if out is None else np.maximum(out, v, out=out)
-    return out
+    xp = _padded(x, kernel, stride, padding, dilation, (oh, ow), -np.inf)
+    cols = _fold(_views(xp, 3, kernel[1], stride[1], dilation[1], ow), np.maximum)
+    return _fold(_views(cols, 2, kernel[0], stride[0], dilation[0], oh), np.maximum)
 
 
 @max_pool2d.defvjp
 def _(g, out, x, *, kernel, stride, padding, dilation, ceil_mode):
     idx = OPS["max_pool2d_indices"](
-        x, kernel=kernel, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode
+        x,
+        out,
+        kernel=kernel,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        ceil_mode=ceil_mode,
     )
     return OPS["max_pool_scatter"](
         g, idx, size=tuple(x.shape[2:]), overlap=overlapping(kernel, stride, dilation)
@@ -120,50 +131,105 @@ def _first_valid(o, s, p, d):
     return np.where(start < 0, start + (-start + d - 1) // d * d, start)
 
 
-@primitive("max_pool2d_indices", shape=_pool_shape, dtype=_int64_rule, dtypes=FLOATS)
-def max_pool2d_indices(x, *, kernel, stride, padding, dilation, ceil_mode):
+def _argmax_pass(views, first, carry, nan):
+    """First maximum over ``views`` (or, when ``nan``, the last NaN): the maxima, which view
+    won (starting from ``first``), and the winner's entry of ``carry`` = (views, initial).
+
+    The winner is tracked with bit masks on small unsigned ints: NumPy's masked copies
+    (``copyto(where=)``, ``where``) are ~30x slower than these vectorised bit operations."""
+    m = np.full(views[0].shape, -np.inf, views[0].dtype)
+    small = np.uint8 if len(views) < 256 else np.uint32
+    sel = np.empty(m.shape, small)
+    sel[...] = first
+    car = None
+    if carry is not None:
+        car = np.empty(m.shape, carry[0][0].dtype)
+        car[...] = carry[1]
+    for k, v in enumerate(views):
+        upd = v > m
+        if nan:
+            upd |= np.isnan(v)
+            np.copyto(m, v, where=upd)
+        else:
+            np.maximum(m, v, out=m)  # NaN propagates and is caught by the caller
+        mask = np.negative(upd.view(np.uint8) if small is np.uint8 else upd.astype(small))
+        sel &= ~mask
+        sel |= mask & small(k)
+        if car is not None:
+            cmask = mask if mask.dtype == car.dtype else mask.astype(car.dtype)
+            car &= ~cmask
+            car |= cmask & carry[0][k]
+    return m, sel, car
+
+
+def argmax2d(col_views, col_first, rows_of, row_first):
+    """Which column view and which row view hold the maximum of each separable window:
+    the columns are reduced first, then the rows (``rows_of(a)``) of the column results."""
+    for nan in (False, True):
+        cm, cj, _ = _argmax_pass(col_views, col_first, None, nan)
+        m, ri, cj = _argmax_pass(rows_of(cm), row_first, (rows_of(cj), col_first), nan)
+        if nan or not np.isnan(m).any():
+            return ri, cj
+
+
+def _indices_shape(x, *maxima, **attrs):
+    out = _pool_shape(x, **attrs)
+    if maxima and tuple(maxima[0]) != out:
+        raise ShapeError(f"maxima {rules.fmt(maxima[0])} do not fit the windows of {rules.fmt(x)}")
+    return out
+
+
+@primitive("max_pool2d_indices", shape=_indices_shape, dtype=_int64_rule, dtypes=FLOATS)
+def max_pool2d_indices(x, *maxima, kernel, stride, padding, dilation, ceil_mode):
     """Flat (H * W) positions of the maxima ``max_pool2d`` picks: the first maximum of each
-    window in row-major order, or its last NaN."""
-    n, c, h, w = x.shape
-    oh, ow = _pool_shape(
+    window in row-major order, or its last NaN. Given the maxima (the ``max_pool2d`` output)
+    it only has to find where they are."""
+    w = x.shape[3]
+    oh, ow = _indices_shape(
         x.shape,
+        *(m.shape for m in maxima),
         kernel=kernel,
         stride=stride,
         padding=padding,
         dilation=dilation,
         ceil_mode=ceil_mode,
     )[2:]
-    base = (np.arange(oh) * stride[0] - padding[0])[:, None] * w + (
-        np.arange(ow) * stride[1] - padding[1]
-    )
-    first = _first_valid(oh, stride[0], padding[0], dilation[0])[:, None] * w + _first_valid(
-        ow, stride[1], padding[1], dilation[1]
-    )
-    views = [v for _, v in _windows(x, kernel, stride, padding, dilation, (oh, ow), -np.inf)]
-    (kh, kw), (dh, dw) = kernel, dilation
-    offsets = [base + i * dh * w + j * dw for i in range(kh) for j in range(kw)]
-    return argmax_scan(views, offsets, first, (n, c, oh, ow), x.dtype)
-
-
-def argmax_scan(views, offsets, first, shape, dtype):
-    """Running argmax over window offsets: ``views`` are the values at each offset and
-    ``offsets`` their flat indices (broadcastable to ``shape``)."""
-    m = np.full(shape, -np.inf, dtype)
-    idx = np.empty(shape, np.int64)
-    idx[...] = first
-    for v, off in zip(views, offsets):
-        upd = v > m
-        np.maximum(m, v, out=m)  # NaN propagates: detected below
-        np.copyto(idx, off, where=upd)
-    if not np.isnan(m).any():
-        return idx
-    m.fill(-np.inf)
-    idx[...] = first
-    for v, off in zip(views, offsets):
-        upd = (v > m) | np.isnan(v)
-        np.copyto(m, v, where=upd)
-        np.copyto(idx, off, where=upd)
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+    col0, row0 = np.arange(ow) * sw - pw, np.arange(oh) * sh - ph
+    if maxima and not np.isnan(maxima[0]).any():
+        # padding is NaN here, so that it never equals a maximum (-inf windows included)
+        xp = _padded(x, kernel, stride, padding, dilation, (oh, ow), np.nan)
+        ri, cj = _find_maxima(xp, maxima[0], kernel, stride, dilation, (oh, ow))
+    else:
+        xp = _padded(x, kernel, stride, padding, dilation, (oh, ow), -np.inf)
+        ri, cj = argmax2d(
+            _views(xp, 3, kw, sw, dw, ow),
+            (_first_valid(ow, sw, pw, dw) - col0) // dw,
+            lambda a: _views(a, 2, kh, sh, dh, oh),
+            ((_first_valid(oh, sh, ph, dh) - row0) // dh)[:, None],
+        )
+    idx = ri.astype(np.int64)
+    idx *= dh * w
+    idx += cj.astype(np.int64) * dw if dw != 1 else cj
+    idx += row0[:, None] * w + col0
     return idx
+
+
+def _find_maxima(xp, m, kernel, stride, dilation, out_hw):
+    """Kernel row and column of the first element equal to ``m`` in each window."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_hw
+    small = np.uint8 if max(kh, kw) < 256 else np.uint32
+    ri, cj = np.zeros(m.shape, small), np.zeros(m.shape, small)
+    found = np.zeros(m.shape, bool)
+    for i, rows in enumerate(_views(xp, 2, kh, sh, dh, oh)):
+        for j, v in enumerate(_views(rows, 3, kw, sw, dw, ow)):
+            new = v == m
+            new &= ~found
+            found |= new
+            mask = np.negative(new.view(np.uint8) if small is np.uint8 else new.astype(small))
+            ri |= mask & small(i)
+            cj |= mask & small(j)
+    return ri, cj
 
 
 def _gather_shape(x, idx, **_):
@@ -239,20 +305,16 @@ def _acc_dtype(dt):
 @primitive("avg_pool2d", shape=_pool_shape, dtype=rules.same_dtype, save="meta", dtypes=FLOATS)
 def avg_pool2d(x, *, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override):
     """Window means of NCHW ``x`` (PyTorch's divisor rules)."""
-    n, c = x.shape[:2]
-    out_hw = _pool_shape(
+    oh, ow = _pool_shape(
         x.shape, kernel=kernel, stride=stride, padding=padding, ceil_mode=ceil_mode
     )[2:]
     div = _avg_divisor(
-        x.shape[2:], out_hw, kernel, stride, padding, count_include_pad, divisor_override
+        x.shape[2:], (oh, ow), kernel, stride, padding, count_include_pad, divisor_override
     )
     acc = _acc_dtype(x.dtype)
-    if _tiles(x, kernel, stride, padding, (1, 1), out_hw):
-        s = x.reshape(n, c, out_hw[0], kernel[0], out_hw[1], kernel[1]).sum(axis=(3, 5), dtype=acc)
-    else:
-        s = np.zeros((n, c) + tuple(out_hw), acc)
-        for _, v in _windows(x, kernel, stride, padding, (1, 1), out_hw, 0):
-            s += v
+    xp = _padded(x, kernel, stride, padding, (1, 1), (oh, ow), 0)
+    cols = _fold(_views(xp, 3, kernel[1], stride[1], 1, ow), np.add, acc)
+    s = _fold(_views(cols, 2, kernel[0], stride[0], 1, oh), np.add)
     div = div if np.isscalar(div) else div.astype(acc)
     return np.divide(s, div, out=s).astype(x.dtype, copy=False)
 
@@ -278,14 +340,13 @@ def avg_pool2d_backward(
     div = _avg_divisor(size, (oh, ow), kernel, stride, padding, count_include_pad, divisor_override)
     g32 = g.astype(np.float32) if g.dtype == _F16 else g
     gd = g32 / (div if np.isscalar(div) else div.astype(g32.dtype))
-    if tuple(kernel) == tuple(stride) and not any(padding) and (h, w) == (oh * kh, ow * kw):
-        full = np.broadcast_to(gd[:, :, :, None, :, None], (n, c, oh, kh, ow, kw))
-        return full.reshape(n, c, h, w).astype(g.dtype, copy=False)
     hb, wb = max((oh - 1) * sh + kh, ph + h), max((ow - 1) * sw + kw, pw + w)
+    rows = np.zeros((n, c, hb, ow), gd.dtype)  # the adjoint of the row pass, then of the columns
+    for v in _views(rows, 2, kh, sh, 1, oh):
+        v += gd
     buf = np.zeros((n, c, hb, wb), gd.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            buf[:, :, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw] += gd
+    for v in _views(buf, 3, kw, sw, 1, ow):
+        v += rows
     return buf[:, :, ph : ph + h, pw : pw + w].astype(g.dtype)
 
 
@@ -357,13 +418,11 @@ def _(g, out, x, *, axis, src, dst, wts, size):
 
 
 def adaptive_windows(n: int, o: int):
-    """PyTorch's adaptive windows along one axis: starts, and (o, kmax) indices where rows
-    shorter than kmax repeat their last index (a repeat never changes a strict maximum)."""
+    """PyTorch's adaptive windows along one axis: starts, ends and the longest length."""
     i = np.arange(o)
     start = (i * n) // o
     end = -((-(i + 1) * n) // o)
-    kmax = int((end - start).max())
-    return start, end, np.minimum(start[:, None] + np.arange(kmax), end[:, None] - 1)
+    return start, end, int((end - start).max())
 
 
 def _adaptive_shape(x, *, output_size):
@@ -377,12 +436,13 @@ def adaptive_max_pool2d_indices(x, *, output_size):
     """Flat (H * W) positions of the maxima of PyTorch's adaptive windows."""
     n, c, h, w = x.shape
     (oh, ow) = _adaptive_shape(x.shape, output_size=output_size)[2:]
-    sh, _, ih = adaptive_windows(h, oh)
-    sw, _, iw = adaptive_windows(w, ow)
-    views, offsets = [], []
-    for i in range(ih.shape[1]):
-        rows = x[:, :, ih[:, i], :]
-        for j in range(iw.shape[1]):
-            views.append(rows[:, :, :, iw[:, j]])
-            offsets.append(ih[:, i][:, None] * w + iw[:, j])
-    return argmax_scan(views, offsets, sh[:, None] * w + sw, (n, c, oh, ow), x.dtype)
+    sh, eh, kh = adaptive_windows(h, oh)
+    sw, ew, kw = adaptive_windows(w, ow)
+    ri, cj = argmax2d(
+        [x[:, :, :, np.minimum(sw + j, ew - 1)] for j in range(kw)],
+        0,
+        lambda a: [a[:, :, np.minimum(sh + i, eh - 1), :] for i in range(kh)],
+        0,
+    )
+    rows = np.minimum(sh[:, None] + ri, eh[:, None] - 1)
+    return rows * w + np.minimum(sw + cj, ew - 1)

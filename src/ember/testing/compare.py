@@ -43,8 +43,9 @@ def assert_close(actual, expected, rtol=None, atol=None, check_dtype=True, msg: 
     ok = np.isclose(a64, e64, rtol=rtol, atol=atol, equal_nan=True)
     if not ok.all():
         idx = np.argwhere(~ok)[:5]
-        err = np.abs(a64 - e64)
-        worst = float(np.nanmax(np.where(ok, 0, err))) if err.size else 0.0
+        diff = np.abs(a64 - e64)[~ok]
+        diff = diff[~np.isnan(diff)]  # a NaN on one side only has no size
+        worst = float(diff.max()) if diff.size else float("nan")
         samples = ", ".join(f"{tuple(i)}: {a64[tuple(i)]!r} vs {e64[tuple(i)]!r}" for i in idx)
         raise AssertionError(
             f"{where}{(~ok).sum()} of {ok.size} values differ (rtol={rtol}, atol={atol}, "

@@ -99,10 +99,14 @@ def gradgradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, n_directions=3,
 
     def first_derivative(*args):
         xs, u = args[:n], args[n:]
+        # outputs that do not require grad are constants: no first derivative to check
+        live = [(o, ui) for o, ui in zip(_outputs(fn(*xs)), u) if o.requires_grad]
+        if not live:
+            return ()
         res = autograd_grad(
-            _outputs(fn(*xs)),
+            [o for o, _ in live],
             [xs[i] for i in diff],
-            list(u),
+            [ui for _, ui in live],
             create_graph=True,
             allow_unused=True,
         )

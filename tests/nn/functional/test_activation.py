@@ -9,6 +9,7 @@ import torch.nn.functional as TF
 
 import ember
 import ember.nn.functional as F
+from ember.errors import EmberValueError
 from ember.testing.compare import assert_close
 from ember.testing.optest import OpCase, params, run_case
 
@@ -162,12 +163,12 @@ def test_inplace_returns_input_modified(lib, name, args, kwargs):
 def test_errors():
     x = ember.tensor([1.0, -1.0])
     with pytest.raises(
-        ember.EmberError,
+        EmberValueError,
         match="gelu: approximate argument must be either 'none' or 'tanh', got 'foo'",
     ):
         F.gelu(x, approximate="foo")
     with pytest.raises(
-        ValueError,
+        EmberValueError,
         match=r"hardtanh: min_val cannot be greater than max_val, got "
         r"min_val=2\.0, max_val=1\.0",
     ):

@@ -70,6 +70,24 @@ CASES = [
         diff=(1,),
     ),
     OpCase(
+        "embedding_large_vocab",  # more rows than the one-hot GEMM path takes
+        lambda i, w: F.embedding(i, w, padding_idx=2),
+        lambda i, w: TF.embedding(i, w, padding_idx=2),
+        shapes=[((40,),), ((3, 5),)],
+        make=_embedding_make(n_rows=300, dim=2),
+        diff=(1,),
+        dtypes=("float16", "float32"),
+    ),
+    OpCase(
+        "embedding_large_vocab_gradgrad",
+        F.embedding,
+        TF.embedding,
+        shapes=[((40,),)],
+        make=_embedding_make(n_rows=300, dim=2),
+        diff=(1,),
+        dtypes=("float64",),
+    ),
+    OpCase(
         "embedding_padding",
         lambda i, w: F.embedding(i, w, padding_idx=1),
         lambda i, w: TF.embedding(i, w, padding_idx=1),
@@ -131,17 +149,27 @@ def test_linear_create_graph_first_order_matches_torch():
 @pytest.mark.parametrize(
     "x, w, b, msg",
     [
-        ((2, 3), (5, 4), None, r"linear: input shape \(2, 3\) and weight shape \(5, 4\) cannot "
-         r"be multiplied: in_features 3 \(last dim of input\) != 4"),
+        (
+            (2, 3),
+            (5, 4),
+            None,
+            r"linear: input shape \(2, 3\) and weight shape \(5, 4\) cannot "
+            r"be multiplied: in_features 3 \(last dim of input\) != 4",
+        ),
         ((7, 2, 3), (5, 4), (5,), r"linear: input shape \(7, 2, 3\) and weight shape \(5, 4\)"),
         ((), (5, 4), None, r"linear: input and weight must be at least 1-D, got shapes \(\)"),
         ((2, 3), (2, 5, 3), None, r"linear: weight must be 1-D or 2-D, got shape \(2, 5, 3\)"),
         ((2, 3), (3,), (1,), r"linear: a bias needs a 2-D weight, got weight shape \(3,\)"),
-        ((2, 3), (5, 3), (4,), r"linear: bias shape \(4,\) does not broadcast to the output "
-         r"\(2, 5\)"),
+        (
+            (2, 3),
+            (5, 3),
+            (4,),
+            r"linear: bias shape \(4,\) does not broadcast to the output "
+            r"\(2, 5\)",
+        ),
         ((2, 3), (5, 3), (3, 2, 5), r"linear: bias shape \(3, 2, 5\) does not broadcast"),
     ],
-)  # fmt: skip
+)
 def test_linear_shape_errors(x, w, b, msg):
     args = [ember.ones(x), ember.ones(w)] + ([ember.ones(b)] if b is not None else [])
     with pytest.raises(ember.ShapeError, match=msg):
@@ -149,8 +177,10 @@ def test_linear_shape_errors(x, w, b, msg):
 
 
 def test_linear_dtype_errors():
-    with pytest.raises(ember.DTypeError, match="linear: expected all inputs to have the same "
-                       "dtype, got float32, float64"):  # fmt: skip
+    with pytest.raises(
+        ember.DTypeError,
+        match="linear: expected all inputs to have the same dtype, got float32, float64",
+    ):
         F.linear(ember.ones(2, 3), ember.ones(5, 3, dtype=ember.float64))
     with pytest.raises(ember.DTypeError, match="linear: .* got float32, float32, float64"):
         F.linear(ember.ones(2, 3), ember.ones(5, 3), ember.ones(5, dtype=ember.float64))
@@ -223,14 +253,17 @@ def test_dropout_inplace():
 
 @pytest.mark.parametrize("p", [-0.1, 1.5])
 def test_dropout_bad_p(p):
-    with pytest.raises(EmberValueError, match=f"dropout: dropout probability has to be "
-                       f"between 0 and 1, but got {p}"):  # fmt: skip
+    with pytest.raises(
+        EmberValueError,
+        match=f"dropout: dropout probability has to be between 0 and 1, but got {p}",
+    ):
         F.dropout(ember.ones(3), p)
 
 
 def test_dropout_rejects_integers():
-    with pytest.raises(ember.DTypeError, match="dropout: expected a floating-point input, got "
-                       "int64"):  # fmt: skip
+    with pytest.raises(
+        ember.DTypeError, match="dropout: expected a floating-point input, got int64"
+    ):
         F.dropout(ember.tensor([1, 2]))
 
 
@@ -325,14 +358,26 @@ def test_embedding_max_norm_matches_torch():
     [
         ([5], {}, ember.EmberIndexError, r"embedding: index 5 is out of range for 3 rows"),
         ([-1], {}, ember.EmberIndexError, r"embedding: index -1 is out of range for 3 rows"),
-        ([1], {"padding_idx": 3}, ember.EmberIndexError,
-         r"embedding: padding_idx 3 must be within num_embeddings \(3\)"),
-        ([1.0], {}, ember.DTypeError, "embedding: expected indices of type int64 or int32, got "
-         "float32"),
-        ([1], {"scale_grad_by_freq": True}, EmberValueError,
-         "embedding: scale_grad_by_freq and sparse are not supported"),
+        (
+            [1],
+            {"padding_idx": 3},
+            ember.EmberIndexError,
+            r"embedding: padding_idx 3 must be within num_embeddings \(3\)",
+        ),
+        (
+            [1.0],
+            {},
+            ember.DTypeError,
+            "embedding: expected indices of type int64 or int32, got float32",
+        ),
+        (
+            [1],
+            {"scale_grad_by_freq": True},
+            EmberValueError,
+            "embedding: scale_grad_by_freq and sparse are not supported",
+        ),
     ],
-)  # fmt: skip
+)
 def test_embedding_errors(idx, kw, err, msg):
     with pytest.raises(err, match=msg):
         F.embedding(ember.tensor(idx), ember.ones(3, 2), **kw)
@@ -349,19 +394,28 @@ def test_embedding_weight_must_be_2d():
 @pytest.mark.parametrize(
     "values, n, err, msg",
     [
-        ([0, 3], 2, ember.EmberIndexError, "one_hot: class values must be smaller than "
-         "num_classes=2, got 3"),
+        (
+            [0, 3],
+            2,
+            ember.EmberIndexError,
+            "one_hot: class values must be smaller than num_classes=2, got 3",
+        ),
         ([0, -3], 5, ember.EmberIndexError, "one_hot: class values must be non-negative, got -3"),
-        ([], -1, EmberValueError, "one_hot: can not infer the number of classes from an "
-         "empty tensor"),
+        (
+            [],
+            -1,
+            EmberValueError,
+            "one_hot: can not infer the number of classes from an empty tensor",
+        ),
     ],
-)  # fmt: skip
+)
 def test_one_hot_errors(values, n, err, msg):
     with pytest.raises(err, match=msg):
         F.one_hot(ember.tensor(values, dtype=ember.int64), n)
 
 
 def test_one_hot_needs_int64():
-    with pytest.raises(ember.DTypeError, match="one_hot: only applicable to int64 index "
-                       "tensors, got int32"):  # fmt: skip
+    with pytest.raises(
+        ember.DTypeError, match="one_hot: only applicable to int64 index tensors, got int32"
+    ):
         F.one_hot(ember.tensor([1], dtype=ember.int32), 3)

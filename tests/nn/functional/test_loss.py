@@ -41,6 +41,8 @@ def _trim(cases):
     return cases
 
 
+pytestmark = pytest.mark.filterwarnings("ignore:size_average and reduce args:UserWarning")
+
 REDUCTIONS = ("mean", "sum", "none")
 
 # ---- class-index and class-probability targets ----------------------------------------------

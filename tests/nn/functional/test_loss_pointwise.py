@@ -42,6 +42,9 @@ def _trim(cases):
     return cases
 
 
+# PyTorch's notice that kl_div's 'mean' will change meaning in a future release
+pytestmark = pytest.mark.filterwarnings("ignore:reduction. 'mean' divides:UserWarning")
+
 REDUCTIONS = ("mean", "sum", "none")
 PAIR_SHAPES = [((), ()), ((5,), (5,)), ((3, 4), (3, 4)), ((0, 3), (0, 3)), ((2, 3, 4), (2, 3, 4))]
 
@@ -267,6 +270,57 @@ CASES.append(
 )
 
 
+# ---- hinge_embedding_loss, multilabel_soft_margin_loss, cosine_embedding_loss -----------------
+
+
+def multilabel_make(*, weight=False):
+    def make(rng, dtype, shapes):
+        out = [_n(rng, shapes[0]).astype(dtype), _c(rng, [0.0, 1.0], shapes[0]).astype(dtype)]
+        if weight:
+            out.append(_u(rng, 0.5, 2.0, shapes[0][-1:]).astype(dtype))
+        return out
+
+    return make
+
+
+def cosine_make(rng, dtype, shapes):
+    a, b = (_n(rng, shapes[0]).astype(dtype) for _ in range(2))
+    return [a, b, _c(rng, [-1.0, 1.0], shapes[0][:-1]).astype(dtype)]
+
+
+MULTI_SHAPES = [((5,),), ((3, 4),), ((0, 4),)]
+for r in REDUCTIONS:
+    CASES += [
+        _case(
+            f"hinge_embedding_loss-{r}",
+            *_both("hinge_embedding_loss", margin=0.5, reduction=r),
+            sign_make(1),
+            shapes=[((), ()), ((5,), (5,)), ((3, 4), (3, 4)), ((0,), (0,))],
+            diff=(0,),  # a target off +-1 selects neither branch: no derivative
+        ),
+        _case(
+            f"multilabel_soft_margin_loss-{r}",
+            *_both("multilabel_soft_margin_loss", reduction=r),
+            multilabel_make(),
+            shapes=MULTI_SHAPES,
+        ),
+        _case(
+            f"multilabel_soft_margin_loss-weight-{r}",
+            lambda x, y, w, r=r: F.multilabel_soft_margin_loss(x, y, w, reduction=r),
+            lambda x, y, w, r=r: TF.multilabel_soft_margin_loss(x, y, w, reduction=r),
+            multilabel_make(weight=True),
+            shapes=MULTI_SHAPES,
+        ),
+        _case(
+            f"cosine_embedding_loss-{r}",
+            *_both("cosine_embedding_loss", margin=0.2, reduction=r),
+            cosine_make,
+            shapes=[((4,),), ((5, 3),), ((0, 3),)],
+            diff=(0, 1),  # the target only selects a branch: its gradient is 0 in both
+        ),
+    ]
+
+
 @pytest.mark.parametrize("case, dtype", params(_trim(CASES)))
 def test_pointwise_losses(case, dtype):
     run_case(case, dtype)
@@ -403,3 +457,40 @@ def test_bce_with_logits_errors():
         r"of shape \(2,\) cannot be broadcast to the loss shape \(3,\)",
     ):
         F.binary_cross_entropy_with_logits(x, ember.rand(3), pos_weight=ember.ones(2))
+
+
+def test_cosine_embedding_loss_shapes():
+    x = ember.randn(2, 3)
+    with pytest.raises(
+        ember.ShapeError,
+        match=r"cosine_embedding_loss: a 1-dim target expects "
+        r"two 2-dim inputs of one shape, got \(3,\) and \(3,\)",
+    ):
+        F.cosine_embedding_loss(ember.ones(3), ember.ones(3), ember.ones(3))
+    with pytest.raises(
+        ember.ShapeError,
+        match=r"cosine_embedding_loss: a 1-dim target expects "
+        r"two 2-dim inputs of one shape, got \(2, 3\) and \(2, 4\)",
+    ):
+        F.cosine_embedding_loss(x, ember.ones(2, 4), ember.ones(2))
+    with pytest.raises(
+        ember.ShapeError,
+        match=r"cosine_embedding_loss: target shape \(3,\) "
+        r"does not match the 2 input pairs",
+    ):
+        F.cosine_embedding_loss(x, x, ember.ones(3))
+    with pytest.raises(
+        ember.ShapeError,
+        match=r"cosine_embedding_loss: expected a 0-dim or "
+        r"1-dim target, got \(2, 1\)",
+    ):
+        F.cosine_embedding_loss(x, x, ember.ones(2, 1))
+
+
+def test_multilabel_soft_margin_loss_shapes():
+    with pytest.raises(
+        ember.ShapeError,
+        match=r"multilabel_soft_margin_loss: target shape "
+        r"\(3,\) must be the same as input shape \(2, 3\)",
+    ):
+        F.multilabel_soft_margin_loss(ember.ones(2, 3), ember.ones(3))

@@ -317,16 +317,25 @@ def test_instance_norm_running_stats_follow_torch():
 
 def test_layer_norm_shape_errors():
     x = ember.ones(4, 3, 5)
-    with pytest.raises(ember.ShapeError, match=r"layer_norm: given normalized_shape=\[4\], "
-                       r"expected input with shape \[\*, 4\], but got input of size \[4, 3, 5\]"):  # fmt: skip
+    with pytest.raises(
+        ember.ShapeError,
+        match=r"layer_norm: given normalized_shape=\[4\], "
+        r"expected input with shape \[\*, 4\], but got input of size \[4, 3, 5\]",
+    ):
         F.layer_norm(x, (4,))
-    with pytest.raises(ember.ShapeError, match=r"layer_norm: expected weight to be of same shape "
-                       r"as normalized_shape, but got weight of shape \[4\] and normalized_shape=\[5\]"):  # fmt: skip
+    with pytest.raises(
+        ember.ShapeError,
+        match=r"layer_norm: expected weight to be of same shape "
+        r"as normalized_shape, but got weight of shape \[4\] and normalized_shape=\[5\]",
+    ):
         F.layer_norm(x, (5,), ember.ones(4))
     with pytest.raises(ember.ShapeError, match=r"layer_norm: expected bias to be of same shape"):
         F.layer_norm(x, 5, None, ember.ones(3, 5))
-    with pytest.raises(ember.ShapeError, match=r"layer_norm: expected normalized_shape to be at "
-                       r"least 1-dimensional"):  # fmt: skip
+    with pytest.raises(
+        ember.ShapeError,
+        match=r"layer_norm: expected normalized_shape to be at "
+        r"least 1-dimensional",
+    ):
         F.layer_norm(x, ())
     with pytest.raises(
         ember.ShapeError, match=r"layer_norm: given normalized_shape=\[2, 4, 3, 5\]"
@@ -335,28 +344,40 @@ def test_layer_norm_shape_errors():
 
 
 def test_group_norm_errors():
-    with pytest.raises(ember.ShapeError, match=r"group_norm: expected number of channels in input "
-                       r"to be divisible by num_groups, but got input of shape \(4, 3, 5\) and "
-                       r"num_groups=2"):  # fmt: skip
+    with pytest.raises(
+        ember.ShapeError,
+        match=r"group_norm: expected number of channels in input "
+        r"to be divisible by num_groups, but got input of shape \(4, 3, 5\) and "
+        r"num_groups=2",
+    ):
         F.group_norm(ember.ones(4, 3, 5), 2)
-    with pytest.raises(ember.ShapeError, match=r"group_norm: weight should contain 3 elements not "
-                       r"4"):  # fmt: skip
+    with pytest.raises(
+        ember.ShapeError,
+        match=r"group_norm: weight should contain 3 elements not "
+        r"4",
+    ):
         F.group_norm(ember.ones(4, 3, 5), 3, ember.ones(4))
-    with pytest.raises(ember.ShapeError, match=r"group_norm: expected at least 2 dimensions for "
-                       r"input tensor but received 1"):  # fmt: skip
+    with pytest.raises(
+        ember.ShapeError,
+        match=r"group_norm: expected at least 2 dimensions for "
+        r"input tensor but received 1",
+    ):
         F.group_norm(ember.ones(3), 1)
 
 
 @pytest.mark.parametrize(
     "kw, msg",
     [
-        ({"running_mean": (4,)}, r"batch_norm: running_mean should contain 3 elements not 4 "
-         r"\(shape \(4,\); input shape \(4, 3, 5\)\)"),
+        (
+            {"running_mean": (4,)},
+            r"batch_norm: running_mean should contain 3 elements not 4 "
+            r"\(shape \(4,\); input shape \(4, 3, 5\)\)",
+        ),
         ({"running_var": (2,)}, r"batch_norm: running_var should contain 3 elements not 2"),
         ({"weight": (4,)}, r"batch_norm: weight should contain 3 elements not 4"),
         ({"bias": (1,)}, r"batch_norm: bias should contain 3 elements not 1"),
     ],
-)  # fmt: skip
+)
 def test_batch_norm_size_errors(kw, msg):
     args = {"running_mean": (3,), "running_var": (3,), **kw}
     rm, rv = ember.zeros(args["running_mean"]), ember.ones(args["running_var"])
@@ -367,20 +388,31 @@ def test_batch_norm_size_errors(kw, msg):
 
 
 def test_batch_norm_mode_errors():
-    with pytest.raises(EmberValueError, match="batch_norm: running_mean and running_var must be "
-                       "defined in evaluation mode"):  # fmt: skip
+    with pytest.raises(
+        EmberValueError,
+        match="batch_norm: running_mean and running_var must be defined in evaluation mode",
+    ):
         F.batch_norm(ember.ones(4, 3), None, None)
-    with pytest.raises(ember.ShapeError, match=r"batch_norm: expected more than 1 value per "
-                       r"channel when training, got input of shape \(1, 3, 1\)"):  # fmt: skip
+    with pytest.raises(
+        ember.ShapeError,
+        match=r"batch_norm: expected more than 1 value per "
+        r"channel when training, got input of shape \(1, 3, 1\)",
+    ):
         F.batch_norm(ember.ones(1, 3, 1), None, None, training=True)
-    with pytest.raises(ember.ShapeError, match=r"batch_norm: expected input of shape \(N, C, \*\), "
-                       r"got shape \(3,\)"):  # fmt: skip
+    with pytest.raises(
+        ember.ShapeError,
+        match=r"batch_norm: expected input of shape \(N, C, \*\), "
+        r"got shape \(3,\)",
+    ):
         F.batch_norm(ember.ones(3), None, None, training=True)
 
 
 def test_instance_norm_errors():
-    with pytest.raises(ember.ShapeError, match=r"instance_norm: expected more than 1 spatial "
-                       r"element when training, got input of shape \(2, 3, 1\)"):  # fmt: skip
+    with pytest.raises(
+        ember.ShapeError,
+        match=r"instance_norm: expected more than 1 spatial "
+        r"element when training, got input of shape \(2, 3, 1\)",
+    ):
         F.instance_norm(ember.ones(2, 3, 1))
     with pytest.raises(ember.ShapeError, match=r"instance_norm: expected input of shape"):
         F.instance_norm(ember.ones(2, 3))
@@ -395,11 +427,13 @@ def test_instance_norm_errors():
     ],
 )
 def test_norm_dtype_errors(fn, name):
-    with pytest.raises(ember.DTypeError, match=f"{name}: expected a floating-point input, got "
-                       "int64"):  # fmt: skip
+    with pytest.raises(
+        ember.DTypeError, match=f"{name}: expected a floating-point input, got int64"
+    ):
         fn(ember.ones(2, 3, dtype=ember.int64), None)
-    with pytest.raises(ember.DTypeError, match=f"{name}: weight has dtype float64 but input has "
-                       "dtype float32"):  # fmt: skip
+    with pytest.raises(
+        ember.DTypeError, match=f"{name}: weight has dtype float64 but input has dtype float32"
+    ):
         fn(ember.ones(2, 3), ember.ones(3, dtype=ember.float64))
 
 
@@ -408,11 +442,17 @@ def test_distance_errors():
         F.normalize(ember.ones(3, dtype=ember.int64))
     with pytest.raises(ember.ShapeError, match=r"normalize: dim 2 is out of range"):
         F.normalize(ember.ones(3, 4), dim=2)
-    with pytest.raises(ember.ShapeError, match=r"cosine_similarity: shapes \(3, 4\) and \(2, 4\) "
-                       r"cannot be broadcast"):  # fmt: skip
+    with pytest.raises(
+        ember.ShapeError,
+        match=r"cosine_similarity: shapes \(3, 4\) and \(2, 4\) "
+        r"cannot be broadcast",
+    ):
         F.cosine_similarity(ember.ones(3, 4), ember.ones(2, 4))
     with pytest.raises(ember.ShapeError, match=r"pairwise_distance: shapes \(3, 4\) and \(5,\)"):
         F.pairwise_distance(ember.ones(3, 4), ember.ones(5))
-    with pytest.raises(ember.ShapeError, match=r"local_response_norm: expected 3D or higher "
-                       r"dimensional input, got shape \(3, 4\)"):  # fmt: skip
+    with pytest.raises(
+        ember.ShapeError,
+        match=r"local_response_norm: expected 3D or higher "
+        r"dimensional input, got shape \(3, 4\)",
+    ):
         F.local_response_norm(ember.ones(3, 4), 2)

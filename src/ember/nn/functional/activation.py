@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from ember.api.elementwise import sigmoid, tanh
 from ember.core.inplace import inplace as _make_inplace
+from ember.errors import EmberValueError
 from ember.ops import activation as A
-from ember.ops.elementwise import ArgumentError
 
 __all__ = [
     "relu",
@@ -45,7 +45,7 @@ def _elu(input, alpha):
 
 def _hardtanh(input, min_val, max_val):
     if min_val > max_val:
-        raise ArgumentError(
+        raise EmberValueError(
             f"hardtanh: min_val cannot be greater than max_val, got min_val={min_val}, "
             f"max_val={max_val}"
         )
@@ -126,7 +126,7 @@ def gelu(input, approximate="none"):
     tensor([0.0000, 0.8413])
     """
     if approximate not in ("none", "tanh"):
-        raise ArgumentError(
+        raise EmberValueError(
             f"gelu: approximate argument must be either 'none' or 'tanh', got {approximate!r}"
         )
     return A.gelu(input, approximate=approximate)

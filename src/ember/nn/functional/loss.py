@@ -16,10 +16,12 @@ import math
 
 import numpy as np
 
+from ember.api import elementwise as E
 from ember.core.tensor import Tensor
 from ember.errors import DTypeError, EmberIndexError, EmberValueError, ShapeError
 from ember.nn.functional import _loss_utils as U
 from ember.nn.functional.loss_pointwise import (
+    hinge_embedding_loss,
     huber_loss,
     kl_div,
     l1_loss,
@@ -38,6 +40,9 @@ __all__ = [
     "nll_loss",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "multilabel_soft_margin_loss",
+    "cosine_embedding_loss",
+    "hinge_embedding_loss",
     "mse_loss",
     "l1_loss",
     "smooth_l1_loss",
@@ -87,7 +92,8 @@ def _check_classes(name: str, input, target, ignore_index: int) -> None:
         )
     t = target._data
     n = input.shape[1]
-    if t.size and (t.min() < 0 or t.max() >= n):
+    # one pass: seen as uint64, negative indices are huge, so max >= n flags both ends
+    if t.size and np.max(t.view(np.uint64)) >= n:
         bad = t[((t < 0) | (t >= n)) & (t != ignore_index)]
         if bad.size:
             raise EmberIndexError(
@@ -115,13 +121,14 @@ def _batched(name: str, input, target, target_is_class: bool):
 
 
 def _nll(logp, target, weight, ignore_index, reduction, smoothing=0.0):
-    losses = P.nll_loss(logp, target, weight, ignore_index=ignore_index)
-    if smoothing:
-        n = logp.shape[1]
-        wl = logp if weight is None else logp * weight.reshape((n,) + (1,) * (logp.ndim - 2))
-        spread = R.sum_(wl, axis=(1,), keepdims=False)
-        spread = spread * P.nll_loss_keep(logp, target, ignore_index=ignore_index)
-        losses = losses * (1.0 - smoothing) - spread * (smoothing / n)
+    if not smoothing:
+        return P.nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+    losses = P.nll_loss(logp, target, weight, ignore_index=ignore_index, reduction="none")
+    n = logp.shape[1]
+    wl = logp if weight is None else logp * weight.reshape((n,) + (1,) * (logp.ndim - 2))
+    spread = R.sum_(wl, axis=(1,), keepdims=False)
+    spread = spread * P.nll_loss_keep(logp, target, ignore_index=ignore_index)
+    losses = losses * (1.0 - smoothing) - spread * (smoothing / n)
     if reduction == "none":
         return losses
     total = U.sum_all(losses)
@@ -272,7 +279,7 @@ def binary_cross_entropy_with_logits(
     U.same_size(name, input, target, strict=True)
     # (1 - y) x - log(sigmoid(x)) with log(sigmoid(x)) = -softplus(-x): no overflow for any
     # x, and PyTorch's formula, so float16 rounds the same way
-    neg_log_sigmoid = A.softplus(-input, beta=1.0, threshold=math.inf)
+    neg_log_sigmoid = _softplus(-input)
     if pos_weight is not None:
         U.constant_weight(name, pos_weight, "pos_weight")
         pw = U.apply_weight(name, target, pos_weight, "pos_weight")  # pos_weight * target
@@ -281,3 +288,84 @@ def binary_cross_entropy_with_logits(
     if weight is not None:
         U.constant_weight(name, weight)
     return U.reduce_loss(U.apply_weight(name, loss, weight), reduction)
+
+
+def multilabel_soft_margin_loss(
+    input, target, weight=None, size_average=None, reduce=None, reduction: str = "mean"
+):
+    """Binary logistic loss of each class of ``input`` (N, C) against 0/1 ``target``, averaged
+    over the classes; ``weight`` rescales the classes.
+
+    >>> import ember
+    >>> import ember.nn.functional as F
+    >>> F.multilabel_soft_margin_loss(ember.zeros(1, 2), ember.tensor([[1.0, 0.0]]))
+    tensor(0.6931)
+    """
+    name = "multilabel_soft_margin_loss"
+    reduction = U.reduction_mode(name, reduction, size_average, reduce)
+    U.float_input(name, "input", input)
+    if not isinstance(target, Tensor):
+        raise DTypeError(f"{name}: expected target to be a Tensor, got {type(target).__name__}")
+    if input.ndim == 0:
+        raise ShapeError(f"{name}: expected input of shape (C,) or (N, C), got shape ()")
+    U.same_size(name, input, target, strict=True)
+    # -(y log sigmoid(x) + (1 - y) log sigmoid(-x)), with -log sigmoid(x) = softplus(-x)
+    loss = target * _softplus(-input) + (1.0 - target) * _softplus(input)
+    loss = U.apply_weight(name, loss, weight)
+    per_sample = R.sum_(loss, axis=(input.ndim - 1,), keepdims=False) / input.shape[-1]
+    return U.reduce_loss(per_sample, reduction)
+
+
+def _softplus(x):
+    return A.softplus(x, beta=1.0, threshold=math.inf)
+
+
+# PyTorch's epsilon added to each squared norm, so zero vectors give a finite cosine
+_COS_EPS = 1e-12
+
+
+def cosine_embedding_loss(
+    input1,
+    input2,
+    target,
+    margin: float = 0.0,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+):
+    """``1 - cos(x1, x2)`` where ``target`` is 1 and ``max(0, cos(x1, x2) - margin)`` where it
+    is -1, for pairs of rows (N, D) with targets (N,), or one pair (D,) with a 0-dim target.
+
+    >>> import ember
+    >>> import ember.nn.functional as F
+    >>> a = ember.tensor([[1.0, 0.0]])
+    >>> F.cosine_embedding_loss(a, ember.tensor([[0.0, 1.0]]), ember.tensor([1.0]))
+    tensor(1.)
+    """
+    name = "cosine_embedding_loss"
+    reduction = U.reduction_mode(name, reduction, size_average, reduce)
+    U.float_input(name, "input1", input1)
+    U.float_input(name, "input2", input2)
+    if not isinstance(target, Tensor) or target.ndim > 1:
+        got = tuple(target.shape) if isinstance(target, Tensor) else type(target).__name__
+        raise ShapeError(f"{name}: expected a 0-dim or 1-dim target, got {got}")
+    want = target.ndim + 1
+    if input1.ndim != want or input2.ndim != want or input1.shape != input2.shape:
+        raise ShapeError(
+            f"{name}: a {target.ndim}-dim target expects two {want}-dim inputs of one shape, "
+            f"got {tuple(input1.shape)} and {tuple(input2.shape)}"
+        )
+    if input1.shape[:-1] != target.shape:
+        raise ShapeError(
+            f"{name}: target shape {tuple(target.shape)} does not match the {input1.shape[0]} "
+            f"input pairs"
+        )
+    feature = (input1.ndim - 1,)
+    dot = R.sum_(input1 * input2, axis=feature, keepdims=False)
+    sq1 = R.sum_(input1 * input1, axis=feature, keepdims=False) + _COS_EPS
+    sq2 = R.sum_(input2 * input2, axis=feature, keepdims=False) + _COS_EPS
+    cos = dot / E.sqrt(sq1 * sq2)
+    loss = E.where(target == 1, 1.0 - cos, 0.0) + E.where(
+        target == -1, E.clamp_min(cos - margin, 0.0), 0.0
+    )
+    return U.reduce_loss(loss, reduction)

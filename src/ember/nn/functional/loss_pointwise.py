@@ -1,6 +1,6 @@
 """Pointwise losses (a loss per element of ``input`` and ``target``, then reduced):
 ``mse_loss``, ``l1_loss``, ``smooth_l1_loss``, ``huber_loss``, ``kl_div``, ``poisson_nll_loss``,
-``soft_margin_loss`` and ``margin_ranking_loss``.
+``soft_margin_loss``, ``margin_ranking_loss`` and ``hinge_embedding_loss``.
 
 They are composites of elementwise ops, so gradients flow to the target too (as in PyTorch)
 and to any order. A target of another (broadcastable) size warns and broadcasts, as in PyTorch.
@@ -31,6 +31,7 @@ __all__ = [
     "poisson_nll_loss",
     "soft_margin_loss",
     "margin_ranking_loss",
+    "hinge_embedding_loss",
 ]
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
@@ -69,7 +70,7 @@ def _weighted(name, loss, weight, input, reduction, by_weight: bool):
             f"{tuple(input.shape)}"
         )
     loss = loss * weight
-    if reduction != "mean" or not by_weight:
+    if reduction != "mean" or not by_weight or not loss._data.size:
         return U.reduce_loss(loss, reduction)
     return U.sum_all(loss) / U.sum_all(weight)
 
@@ -257,3 +258,23 @@ def margin_ranking_loss(
         )
     d = _float_result(name, input1 - input2, input1, input2)
     return U.reduce_loss(E.clamp_min(margin - target * d, 0.0), reduction)
+
+
+def hinge_embedding_loss(
+    input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"
+):
+    """``input`` where ``target`` is 1 and ``max(0, margin - input)`` where it is -1 (e.g. for
+    distances between pairs that should be close or at least ``margin`` apart).
+
+    >>> import ember
+    >>> import ember.nn.functional as F
+    >>> F.hinge_embedding_loss(ember.tensor([0.3, 0.3]), ember.tensor([1.0, -1.0]))
+    tensor(0.5000)
+    """
+    name = "hinge_embedding_loss"
+    reduction = U.reduction_mode(name, reduction, size_average, reduce)
+    _tensors(name, input=input, target=target)
+    U.same_size(name, input, target)
+    hinge = _float_result(name, E.clamp_min(margin - input, 0.0), input, target)
+    loss = E.where(target != 1, hinge, 0.0) + E.where(target != -1, input, 0.0)
+    return U.reduce_loss(loss, reduction)

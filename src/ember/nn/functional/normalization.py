@@ -23,6 +23,7 @@ from ember.errors import DTypeError, EmberValueError, ShapeError
 from ember.ops import elementwise as E
 from ember.ops import movement as M
 from ember.ops import nn as P
+from ember.ops import norm_kernels as K
 from ember.ops.registry import OPS
 from ember.ops.rules import broadcast, norm_dim
 
@@ -79,14 +80,19 @@ def _fused(input, weight, bias, axis, eps, pshape):
 
 def _update_running(input, axis, keep, running_mean, running_var, momentum):
     """running = (1 - momentum) * running + momentum * batch statistic (unbiased variance),
-    in place and outside autograd; ``keep`` = dims averaged after the per-group moments."""
+    in place and outside autograd; ``keep`` = dims averaged after the per-group moments.
+    Called right after the fused forward, whose moments it reuses."""
     x = input._data
-    x = x.astype(np.float32) if x.dtype == _F16 else x
-    mean = x.mean(axis=axis, keepdims=True)
+    last, K.last_moments[0] = K.last_moments[0], None
+    if last is not None and last[0] == id(x):
+        mean, var = last[1], last[2]
+    else:
+        xf = x.astype(np.float32) if x.dtype == _F16 else x
+        _, mean, var = K.Reducer(x.shape, axis).moments(xf)
+    n = math.prod(x.shape[a] for a in axis)
     with no_grad():
         if running_var is not None:
-            n = math.prod(x.shape[a] for a in axis)
-            var = np.square(x - mean).sum(axis=axis, keepdims=True) / max(n - 1, 1)
+            var = var * (n / max(n - 1, 1))
             _blend(running_var, var.mean(axis=keep) if keep else var, momentum)
         if running_mean is not None:
             _blend(running_mean, mean.mean(axis=keep) if keep else mean, momentum)
@@ -165,9 +171,10 @@ def batch_norm(
                 f"batch_norm: expected more than 1 value per channel when training, got input "
                 f"of shape {shape}"
             )
-        if running_mean is not None or running_var is not None:
+        out = _fused(input, weight, bias, axis, eps, pshape)
+        if (running_mean is not None or running_var is not None) and input.numel():
             _update_running(input, axis, (), running_mean, running_var, momentum)
-        return _fused(input, weight, bias, axis, eps, pshape)
+        return out
     if running_mean is None or running_var is None:
         raise EmberValueError(
             "batch_norm: running_mean and running_var must be defined in evaluation mode"
@@ -217,9 +224,10 @@ def instance_norm(
             f"instance_norm: expected more than 1 spatial element when training, got input of "
             f"shape {shape}"
         )
+    out = _fused(input, weight, bias, axis, eps, pshape)
     if running_mean is not None or running_var is not None:
         _update_running(input, axis, (0,), running_mean, running_var, momentum)
-    return _fused(input, weight, bias, axis, eps, pshape)
+    return out
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5):

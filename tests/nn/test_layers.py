@@ -183,7 +183,7 @@ def test_mha_masks_match_torch():
                 "mha_masks",
                 *both("MultiheadAttention", 8, 2, batch_first=True),
                 [(3, 5, 8)],
-                call=lambda layer, x, mask=mask: layer(
+                call=lambda layer, x, mask=mask, kpm=kpm: layer(
                     x, x, x, key_padding_mask=_lib(x).tensor(kpm), attn_mask=_lib(x).tensor(mask)
                 ),
             )
@@ -237,6 +237,6 @@ def test_layer_errors_name_the_layer():
         E.MultiheadAttention(6, 4)
     with pytest.raises(
         ember.ShapeError,
-        match="in_channels \\(3\\) and out_channels \\(4\\) must both be divisible by groups \\(2\\)",
+        match=r"in_channels \(3\) and out_channels \(4\) must both be divisible by groups \(2\)",
     ):
         E.Conv2d(3, 4, 3, groups=2)

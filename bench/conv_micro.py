@@ -1,14 +1,20 @@
 """Convolution / pooling micro-benchmarks: the LeNet-5 conv and pool layers (batch 64,
-1x28x28), forward + backward, ember against PyTorch eager (2 threads), plus a full LeNet-5
-training step (forward, cross-entropy, backward).
+1x28x28: conv 6@5x5, relu, maxpool 2, conv 16@5x5, relu, maxpool 2), forward + backward, and a
+full LeNet-5 training step (forward, cross-entropy, backward), ember against PyTorch eager.
 
-    .venv/bin/python bench/conv_micro.py
+ember and PyTorch run alternately and the minimum over the runs is kept, which filters out
+other processes' noise. Two settings: both on 2 threads (wall time), and both on 1 thread
+(CPU time: the work done, independent of how the threads are scheduled).
+
+    .venv/bin/python bench/conv_micro.py [--runs 60]
 """
 
 from __future__ import annotations
 
+import argparse
 import functools
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -20,20 +26,12 @@ clean_blas_env()
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as TF  # noqa: E402
-from common import blas_info, fmt_time, machine, timeit  # noqa: E402
+from common import blas_info, fmt_time, machine  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
 
 import ember  # noqa: E402
 import ember.nn.functional as F  # noqa: E402
-
-torch.set_num_threads(2)
-
-
-def params(lib, rng, shapes):
-    return [
-        lib.tensor(rng.standard_normal(s).astype(np.float32) * 0.1, requires_grad=True)
-        for s in shapes
-    ]
-
+from ember.ops import parallel  # noqa: E402
 
 SHAPES = [
     (6, 1, 5, 5),
@@ -49,8 +47,14 @@ SHAPES = [
 ]
 
 
+def params(lib, rng, shapes):
+    return [
+        lib.tensor(rng.standard_normal(s).astype(np.float32) * 0.1, requires_grad=True)
+        for s in shapes
+    ]
+
+
 def features(f, x, p):
-    """conv 6@5x5 -> relu -> maxpool 2 -> conv 16@5x5 -> relu -> maxpool 2."""
     y = f.max_pool2d(f.relu(f.conv2d(x, p[0], p[1])), 2)
     return f.max_pool2d(f.relu(f.conv2d(y, p[2], p[3])), 2)
 
@@ -62,7 +66,7 @@ def lenet(f, x, p):
     return f.linear(y, p[8], p[9])
 
 
-def step(lib, f, x, t, p, body):
+def step(f, x, t, p, body):
     for q in p:
         q.grad = None
     out = body(f, x, p)
@@ -70,33 +74,48 @@ def step(lib, f, x, t, p, body):
     loss.backward()
 
 
-def main():
+def alternate(fe, ft, runs, clock):
+    """Minimum time of ``fe`` and ``ft`` run alternately ``runs`` times each."""
+    fe(), ft()
+    te, tt = [], []
+    for _ in range(runs):
+        t0 = clock()
+        fe()
+        te.append(clock() - t0)
+        t0 = clock()
+        ft()
+        tt.append(clock() - t0)
+    return min(te), min(tt)
+
+
+def measure(threads, runs):
+    torch.set_num_threads(threads)
+    parallel.THREADS[0] = threads
+    clock = time.perf_counter if threads > 1 else time.process_time
     rng = np.random.default_rng(0)
     x = rng.standard_normal((64, 1, 28, 28)).astype(np.float32)
     t = rng.integers(0, 10, 64)
     rows = []
-    for name, body in (("conv/pool layers fwd+bwd", features), ("LeNet-5 training step", lenet)):
-        e_p = params(ember, np.random.default_rng(1), SHAPES)
-        t_p = params(torch, np.random.default_rng(1), SHAPES)
-        ex, et = ember.tensor(x), ember.tensor(t)
-        tx, tt = torch.tensor(x), torch.tensor(t)
-        te = timeit(functools.partial(step, ember, F, ex, et, e_p, body))
-        tt_ = timeit(functools.partial(step, torch, TF, tx, tt, t_p, body))
-        rows.append((name, te, tt_))
-    with torch.no_grad():
-        tx = torch.tensor(x)
-        t_p = params(torch, np.random.default_rng(1), SHAPES)
-        tf = timeit(lambda: features(TF, tx, t_p))
-    with ember.no_grad():
-        ex = ember.tensor(x)
-        e_p = params(ember, np.random.default_rng(1), SHAPES)
-        ef = timeit(lambda: features(F, ex, e_p))
-    rows.append(("conv/pool layers forward (no grad)", ef, tf))
-    print(f"machine: {machine()}; BLAS: {blas_info()}; torch threads: {torch.get_num_threads()}")
-    print("| benchmark | ember | PyTorch | ember/PyTorch |")
-    print("| --- | ---: | ---: | ---: |")
-    for name, a, b in rows:
-        print(f"| {name} | {fmt_time(a)} | {fmt_time(b)} | {a / b:.2f}x |")
+    with threadpool_limits(threads):
+        for name, body in (("conv/pool layers fwd+bwd", features), ("LeNet-5 train step", lenet)):
+            e_p = params(ember, np.random.default_rng(1), SHAPES)
+            t_p = params(torch, np.random.default_rng(1), SHAPES)
+            fe = functools.partial(step, F, ember.tensor(x), ember.tensor(t), e_p, body)
+            ft = functools.partial(step, TF, torch.tensor(x), torch.tensor(t), t_p, body)
+            rows.append((name, *alternate(fe, ft, runs, clock)))
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=60)
+    args = ap.parse_args()
+    print(f"machine: {machine()}; BLAS: {blas_info()}")
+    print("| benchmark | threads | ember | PyTorch | ember/PyTorch |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for threads, what in ((2, "wall"), (1, "CPU")):
+        for name, e, t in measure(threads, args.runs):
+            print(f"| {name} | {threads} ({what}) | {fmt_time(e)} | {fmt_time(t)} | {e / t:.2f}x |")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,10 @@
 (4, 3)
 """
 
+from ember import _malloc
+
+_malloc.tune()  # large temporaries are reused instead of page-faulting (see ember/_malloc.py)
+
 # Importing dispatch installs the eager dispatcher into the op registry; importing the op
 # families registers their primitives; the api modules attach Tensor methods.
 from ember import autograd, data, datasets, nn, optim

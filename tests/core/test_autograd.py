@@ -377,3 +377,19 @@ def test_several_roots_in_one_backward():
         z = y.exp()
         L.autograd.backward([z.sum(), y], [None, L.ones(3, dtype=x.dtype)])
     close(xe.grad, xt.grad)
+
+
+def test_grad_ignores_branches_that_lead_to_no_input():
+    """A freed or hooked branch off every path to the inputs is left alone (as in torch)."""
+    (ae, at), (be, bt) = pair([1.0, 2.0], True), pair([3.0, 4.0], True)
+    res = []
+    for L, a, b in ((ember, ae, be), (torch, at, bt)):
+        calls = []
+        hb = b.exp()
+        hb.register_hook(lambda g, calls=calls: calls.append(1))
+        hb.sum().backward(retain_graph=False)  # frees exp's saved output
+        y = a * hb
+        (ga,) = L.autograd.grad(y.sum(), a)
+        res.append(ga)
+        assert calls == [1]  # only the backward above ran the hook
+    close(res[0], res[1])

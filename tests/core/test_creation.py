@@ -332,7 +332,7 @@ def test_from_numpy_shares_memory(dtype):
 def test_from_numpy_errors():
     with pytest.raises(ember.DTypeError, match="from_numpy: NumPy dtype <U1 is not supported"):
         ember.from_numpy(np.array(["a"]))
-    with pytest.raises(TypeError, match="from_numpy: expected np.ndarray, got list"):
+    with pytest.raises(ember.DTypeError, match="from_numpy: expected np.ndarray, got list"):
         ember.from_numpy([1, 2])
 
 

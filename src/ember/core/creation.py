@@ -124,39 +124,83 @@ def _float_or(dtype) -> np.dtype:
 
 
 def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
-    """A new tensor holding a copy of ``data`` (nested lists, scalars, arrays or tensors)."""
+    """A new tensor holding a copy of ``data`` (nested lists, scalars, arrays or tensors).
+
+    The dtype is inferred as PyTorch does: bools -> bool, ints -> int64, floats -> the default
+    float, NumPy arrays and scalars keep theirs.
+
+    >>> import ember
+    >>> ember.tensor([[1, 2], [3, 4]]).dtype, ember.tensor([1, 2.5]).dtype
+    (ember.int64, ember.float32)
+    """
     return _finish(to_array(data, dtype), requires_grad)
 
 
 def as_tensor(data, dtype=None) -> Tensor:
-    """Like ``tensor`` but shares memory with ``data`` when no conversion is needed."""
+    """Like ``tensor`` but shares memory with ``data`` when no conversion is needed.
+
+    >>> import ember
+    >>> a = np.zeros(2)
+    >>> t = ember.as_tensor(a)
+    >>> a[0] = 5.0
+    >>> t
+    tensor([5., 0.], dtype=ember.float64)
+    """
     if isinstance(data, Tensor) and (dtype is None or D.as_dtype(dtype) == data.dtype):
         return data
     return _finish(to_array(data, dtype, copy=False), False)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
-    """A tensor sharing memory with a NumPy array."""
+    """A tensor sharing memory with a NumPy array.
+
+    >>> import ember
+    >>> ember.from_numpy(np.arange(3, dtype=np.int32))
+    tensor([0, 1, 2], dtype=ember.int32)
+    """
     if not isinstance(array, np.ndarray):
-        raise TypeError(f"from_numpy: expected np.ndarray, got {type(array).__name__}")
+        raise DTypeError(f"from_numpy: expected np.ndarray, got {type(array).__name__}")
     D.from_numpy_dtype(array.dtype, "from_numpy")
     return _wrap(array)
 
 
 def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Zeros of the given size (varargs or one tuple), default float dtype.
+
+    >>> import ember
+    >>> ember.zeros(2, 3).shape, ember.zeros((2,), dtype=ember.int32)
+    ((2, 3), tensor([0, 0], dtype=ember.int32))
+    """
     return _finish(np.zeros(_size(size, "zeros"), _float_or(dtype)), requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Ones of the given size. ``ember.ones(2)`` -> ``tensor([1., 1.])``.
+
+    >>> import ember
+    >>> ember.ones(2)
+    tensor([1., 1.])
+    """
     return _finish(np.ones(_size(size, "ones"), _float_or(dtype)), requires_grad)
 
 
 def empty(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """An uninitialised tensor of the given size.
+
+    >>> import ember
+    >>> ember.empty(3, 1).shape
+    (3, 1)
+    """
     return _finish(np.empty(_size(size, "empty"), _float_or(dtype)), requires_grad)
 
 
 def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
-    """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from the value)."""
+    """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from the value).
+
+    >>> import ember
+    >>> ember.full((2,), 7), ember.full((2,), 0.5)
+    (tensor([7, 7]), tensor([0.5000, 0.5000]))
+    """
     if dtype is None:
         dtype = _infer_dtype(fill_value)
     return _finish(np.full(_size((size,), "full"), fill_value, D.as_dtype(dtype).np), requires_grad)
@@ -167,18 +211,42 @@ def _like(t: Tensor, dtype):
 
 
 def zeros_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Zeros with the shape and (unless given) dtype of ``input``.
+
+    >>> import ember
+    >>> ember.zeros_like(ember.tensor([1, 2]))
+    tensor([0, 0])
+    """
     return _finish(np.zeros(*_like(input, dtype)), requires_grad)
 
 
 def ones_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Ones with the shape and (unless given) dtype of ``input``.
+
+    >>> import ember
+    >>> ember.ones_like(ember.zeros(2), dtype=ember.float64)
+    tensor([1., 1.], dtype=ember.float64)
+    """
     return _finish(np.ones(*_like(input, dtype)), requires_grad)
 
 
 def empty_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    """An uninitialised tensor with the shape and dtype of ``input``.
+
+    >>> import ember
+    >>> ember.empty_like(ember.zeros(2, 2)).shape
+    (2, 2)
+    """
     return _finish(np.empty(*_like(input, dtype)), requires_grad)
 
 
 def full_like(input: Tensor, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    """``fill_value`` in the shape and dtype of ``input`` (cast to that dtype).
+
+    >>> import ember
+    >>> ember.full_like(ember.tensor([1, 2]), 2.7)
+    tensor([2, 2])
+    """
     shape, dt = _like(input, dtype)
     return _finish(np.full(shape, fill_value, dt), requires_grad)
 
@@ -187,6 +255,10 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> 
     """Values from ``start`` to ``end`` (exclusive); int64 unless an argument is a float.
 
     The length is ``ceil((end - start) / step)``; element ``i`` is ``start + i * step``.
+
+    >>> import ember
+    >>> ember.arange(1, 2, 0.25)
+    tensor([1.0000, 1.2500, 1.5000, 1.7500])
     """
     start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
     if end is None:
@@ -212,7 +284,12 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> 
 
 
 def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
-    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive.
+
+    >>> import ember
+    >>> ember.linspace(0, 1, 5)
+    tensor([0.0000, 0.2500, 0.5000, 0.7500, 1.0000])
+    """
     start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
     if steps < 0:
         raise ShapeError(f"linspace: number of steps must be non-negative, got {steps}")
@@ -221,7 +298,13 @@ def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) ->
 
 
 def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
-    """The ``n`` x ``m`` identity matrix (``m`` defaults to ``n``)."""
+    """The ``n`` x ``m`` identity matrix (``m`` defaults to ``n``).
+
+    >>> import ember
+    >>> ember.eye(2, 3)
+    tensor([[1., 0., 0.],
+            [0., 1., 0.]])
+    """
     for name, v in (("n", n), ("m", m)):
         if v is not None and v < 0:
             raise ShapeError(f"eye: {name} must be greater or equal to 0, got {v}")

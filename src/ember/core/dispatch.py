@@ -132,6 +132,15 @@ def _record(op, out: Tensor, args, attrs) -> None:
             node.saved = tuple(
                 Meta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else a for a in args
             )
+        elif op.save_in == "other":
+            needed = [
+                any(e is not None for k, e in enumerate(nxt) if k != j) for j in range(len(args))
+            ]
+            node.saved = tuple(
+                Meta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) and not keep else a
+                for a, keep in zip(args, needed)
+            )
+            node.saved_vers = tuple(a._vc[0] if isinstance(a, Tensor) else 0 for a in args)
         else:
             node.saved = args
             node.saved_vers = tuple(a._vc[0] if isinstance(a, Tensor) else 0 for a in args)

@@ -105,23 +105,16 @@ class Engine:
     # -- per node --
 
     def call(self, node, g):
+        if self.needed is not None and node not in self.needed:
+            return self.visit(node, g)
         if node.freed:
             raise AutogradError(
                 f"backward: trying to backward through '{node.op.name}' a second time; its "
                 "saved tensors were freed after the first backward. Pass retain_graph=True to "
                 "the first backward (or autograd.grad) to keep them"
             )
-        if node.pre_hooks:
-            g = self.run_hooks(node, g)
-        if self.capture is not None:
-            for idx, gi in enumerate(g if node.n_out > 1 else (g,)):
-                slot = self.capture.get((id(node), idx))
-                if slot is not None and gi is not None:
-                    slot.append(gi)
-        if node.retained is not None:
-            self.retain_grads(node, g)
-        if self.needed is not None and node not in self.needed:
-            return ()
+        if node.pre_hooks or node.retained is not None or self.capture is not None:
+            g = self.observe(node, g)
         out, ins = self.unpack(node)
         registry._current_edges[0] = node.next  # lets a VJP skip unneeded input gradients
         try:
@@ -135,6 +128,27 @@ class Engine:
         if not self.retain:
             node.release()
         return grads
+
+    def visit(self, node, g):
+        """A node off every path to a target: only capture its gradient if it is one."""
+        capture = self.capture
+        if capture and any((id(node), i) in capture for i in range(node.n_out)):
+            self.observe(node, g)
+        return ()
+
+    def observe(self, node, g):
+        """What sees a node's incoming gradient: hooks (which may replace it), capture for
+        autograd.grad, and retain_grad."""
+        if node.pre_hooks:
+            g = self.run_hooks(node, g)
+        if self.capture is not None:
+            for idx, gi in enumerate(g if node.n_out > 1 else (g,)):
+                slot = self.capture.get((id(node), idx))
+                if slot is not None and gi is not None:
+                    slot.append(gi)
+        if node.retained is not None:
+            self.retain_grads(node, g)
+        return g
 
     def run_hooks(self, node, g):
         if node.n_out == 1:

@@ -21,7 +21,14 @@ _BELOW_ONE = np.nextafter(np.float16(1), np.float16(0))
 
 
 class Generator:
-    """A random-number generator (NumPy's PCG64) with PyTorch's seeding interface."""
+    """A random-number generator (NumPy's PCG64) with PyTorch's seeding interface.
+
+    >>> import ember
+    >>> g = ember.Generator().manual_seed(3)
+    >>> a = ember.randn(2, generator=g)
+    >>> bool((ember.randn(2, generator=g.manual_seed(3)) == a).all())
+    True
+    """
 
     def __init__(self, device: str = "cpu"):
         if str(device) != "cpu":
@@ -48,7 +55,12 @@ default_generator = Generator().manual_seed(0)
 
 
 def manual_seed(seed: int) -> Generator:
-    """Seed the default generator (used by rand, randn, dropout, init, shuffling)."""
+    """Seed the default generator (used by rand, randn, dropout, init, shuffling).
+
+    >>> import ember
+    >>> ember.manual_seed(7).initial_seed()
+    7
+    """
     return default_generator.manual_seed(seed)
 
 
@@ -82,7 +94,13 @@ def _float_dtype(dtype, name: str) -> np.dtype:
 
 
 def rand(*size, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
-    """Uniform samples in [0, 1)."""
+    """Uniform samples in [0, 1).
+
+    >>> import ember
+    >>> x = ember.rand(2, 3, dtype=ember.float64)
+    >>> x.shape, bool(((x >= 0) & (x < 1)).all())
+    ((2, 3), True)
+    """
     dt = _float_dtype(dtype, "rand")
     rng = _gen(generator)
     if dt == np.float16:  # drawn in float32; rounding must not reach 1.0
@@ -93,7 +111,12 @@ def rand(*size, generator=None, dtype=None, requires_grad: bool = False) -> Tens
 
 
 def randn(*size, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples."""
+    """Standard normal samples.
+
+    >>> import ember
+    >>> ember.randn((4,)).dtype
+    ember.float32
+    """
     dt = _float_dtype(dtype, "randn")
     shape = _size(size, "randn")
     rng = _gen(generator)
@@ -103,7 +126,13 @@ def randn(*size, generator=None, dtype=None, requires_grad: bool = False) -> Ten
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None) -> Tensor:
     """Integers in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``;
-    int64 unless ``dtype`` says otherwise."""
+    int64 unless ``dtype`` says otherwise.
+
+    >>> import ember
+    >>> x = ember.randint(3, 6, (100,))
+    >>> x.dtype, sorted(set(x.tolist()))
+    (ember.int64, [3, 4, 5])
+    """
     if size is None and isinstance(high, (tuple, list)):
         low, high, size = 0, low, high
     elif high is None:
@@ -118,7 +147,12 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None) -> Tensor:
 
 
 def randperm(n: int, generator=None, dtype=None) -> Tensor:
-    """A random permutation of ``0 .. n-1`` (int64 unless ``dtype`` says otherwise)."""
+    """A random permutation of ``0 .. n-1`` (int64 unless ``dtype`` says otherwise).
+
+    >>> import ember
+    >>> sorted(ember.randperm(4).tolist())
+    [0, 1, 2, 3]
+    """
     if n < 0:
         raise ShapeError(f"randperm: n must be non-negative, got {n}")
     dt = D.as_dtype(dtype).np if dtype is not None else np.int64

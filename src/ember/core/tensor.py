@@ -59,7 +59,12 @@ class Tensor:
         return self._data.shape
 
     def size(self, dim: int | None = None):
-        """The shape, or the length of one dimension."""
+        """The shape, or the length of one dimension.
+
+        >>> import ember
+        >>> ember.zeros(2, 3).size(), ember.zeros(2, 3).size(-1)
+        ((2, 3), 3)
+        """
         if dim is None:
             return self._data.shape
         return self._data.shape[_dim(self, dim, "size")]
@@ -104,7 +109,12 @@ class Tensor:
         return bool(self._data.flags.c_contiguous)
 
     def stride(self, dim: int | None = None):
-        """Strides in elements, as in PyTorch (an empty tensor reports contiguous strides)."""
+        """Strides in elements, as in PyTorch (an empty tensor reports contiguous strides).
+
+        >>> import ember
+        >>> ember.zeros(2, 3).stride(), ember.zeros(2, 3).t().stride()
+        ((3, 1), (1, 3))
+        """
         a = self._data
         if a.size == 0:
             s, step = [], 1
@@ -175,7 +185,13 @@ class Tensor:
         self._data = value._data
 
     def detach(self) -> Tensor:
-        """A new tensor sharing this one's storage, cut from the graph."""
+        """A new tensor sharing this one's storage (and version counter), cut from the graph.
+
+        >>> import ember
+        >>> x = ember.ones(2, requires_grad=True)
+        >>> (x * 2).detach().requires_grad
+        False
+        """
         t = _wrap(self._data)
         t._vc = self._vc
         t._base = self._base if self._base is not None else self
@@ -187,19 +203,45 @@ class Tensor:
         return self
 
     def retain_grad(self) -> None:
-        """Keep ``.grad`` of a non-leaf tensor after backward."""
+        """Keep ``.grad`` of a non-leaf tensor after backward.
+
+        >>> import ember
+        >>> x = ember.ones(2, requires_grad=True)
+        >>> y = x * 3
+        >>> y.retain_grad()
+        >>> (y * y).sum().backward()
+        >>> y.grad
+        tensor([6., 6.])
+        """
         from ember.core.autograd import retain_grad
 
         retain_grad(self)
 
     def register_hook(self, hook):
-        """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one."""
+        """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one.
+        ``handle.remove()`` on the returned handle unregisters it.
+
+        >>> import ember
+        >>> x = ember.ones(2, requires_grad=True)
+        >>> handle = x.register_hook(lambda g: g * 10)
+        >>> (x * 2).sum().backward()
+        >>> x.grad
+        tensor([20., 20.])
+        """
         from ember.core.autograd import register_hook
 
         return register_hook(self, hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad
+        (only into ``inputs`` if given). Non-scalar tensors need ``gradient``.
+
+        >>> import ember
+        >>> x = ember.tensor([1.0, 2.0], requires_grad=True)
+        >>> (x * x).backward(ember.tensor([1.0, 0.5]))
+        >>> x.grad
+        tensor([2., 2.])
+        """
         from ember.core.autograd import backward
 
         backward([self], [gradient], retain_graph, create_graph, inputs)
@@ -207,7 +249,12 @@ class Tensor:
     # ---- conversions ----------------------------------------------------------------------
 
     def numpy(self) -> np.ndarray:
-        """The underlying array (shares memory)."""
+        """The underlying array (shares memory).
+
+        >>> import ember
+        >>> ember.tensor([1, 2]).numpy()
+        array([1, 2])
+        """
         if self._rg:
             raise AutogradError(
                 "numpy: can't call numpy() on a tensor that requires grad; use "
@@ -227,7 +274,12 @@ class Tensor:
         return a.copy() if copy else a
 
     def item(self):
-        """The value of a one-element tensor as a Python number."""
+        """The value of a one-element tensor as a Python number.
+
+        >>> import ember
+        >>> ember.tensor([[2.5]]).item()
+        2.5
+        """
         return _scalar(self, "item")
 
     def tolist(self):

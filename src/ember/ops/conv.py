@@ -23,7 +23,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ember.errors import DTypeError, ShapeError
-from ember.ops import rules
+from ember.ops import parallel, rules
 from ember.ops.registry import OPS, needs_input_grad, primitive
 
 FLOATS = (np.float16, np.float32, np.float64)
@@ -127,7 +127,7 @@ def im2col(x, kh, kw, oh, ow, stride, pt, pl, dilation, groups):
     shape = (c, kh, kw, n, oh, ow)
     view = as_strided(x, shape, (s[1], dh * s[2], dw * s[3], s[0], sh * s[2], sw * s[3]))
     cols = np.empty(shape, x.dtype)
-    np.copyto(cols, view)
+    parallel.run(lambda a, b: np.copyto(cols[:, :, :, a:b], view[:, :, :, a:b]), n, cols.size)
     return cols.reshape(groups, c // groups * kh * kw, n * oh * ow)
 
 
@@ -137,37 +137,39 @@ def col2im(cols, xshape, kh, kw, oh, ow, wc, stride, pt, pl, dilation):
     (sh, sw), (dh, dw) = stride, dilation
     hb, wb = max(_need(oh, kh, sh, dh), pt + h), max(_need(ow, kw, sw, dw), pl + w)
     cols = cols.reshape(c, kh, kw, n, oh, wc)
-    if wc != ow:  # wide layout: each offset adds one strided run of the flat buffer
-        flat = np.zeros(n * c * hb * wb + wc, cols.dtype)
-        it = flat.itemsize
-        for i in range(kh):
-            for j in range(kw):
-                off = i * dh * wb + j * dw
-                dst = as_strided(
-                    flat[off:], (c, n, oh, wc), (hb * wb * it, c * hb * wb * it, sh * wb * it, it)
-                )
-                dst += cols[:, i, j]
-        img = flat[: n * c * hb * wb].reshape(n, c, hb, wb)
-    else:
-        img = np.zeros((n, c, hb, wb), cols.dtype)
-        t = img.transpose(1, 0, 2, 3)
+    # wide layout: one spare row per plane catches the runs' overflow, so planes (and the
+    # threads writing them) never touch each other
+    img = np.zeros((n, c, hb + (wc != ow), wb), cols.dtype)
+
+    def part(a, b):
+        if wc != ow:
+            flat, it, plane = img[a:b].reshape(-1), img.itemsize, img.shape[2] * img.shape[3]
+            strides = (plane * it, c * plane * it, sh * wb * it, it)
+            for i in range(kh):
+                for j in range(kw):
+                    dst = as_strided(flat[i * dh * wb + j * dw :], (c, b - a, oh, wc), strides)
+                    dst += cols[:, i, j, a:b]
+            return
+        t = img[a:b].transpose(1, 0, 2, 3)
         for i in range(kh):
             for j in range(kw):
                 r, q = i * dh, j * dw
-                t[:, :, r : r + sh * (oh - 1) + 1 : sh, q : q + sw * (ow - 1) + 1 : sw] += cols[
-                    :, i, j
-                ]
+                dst = t[:, :, r : r + sh * (oh - 1) + 1 : sh, q : q + sw * (ow - 1) + 1 : sw]
+                dst += cols[:, i, j, a:b]
+
+    parallel.run(part, n, cols.size)
     return img[:, :, pt : pt + h, pl : pl + w]
 
 
 def _grad_columns(g, wc, groups):
     """The output gradient as ``(groups, O/groups, N * oh * wc)``, zero in the wide columns."""
     n, o, oh, ow = g.shape
-    if wc == ow:
-        gt = np.ascontiguousarray(g.transpose(1, 0, 2, 3))
-    else:
-        gt = np.zeros((o, n, oh, wc), g.dtype)
-        gt[..., :ow] = g.transpose(1, 0, 2, 3)
+    gt = np.empty((o, n, oh, wc), g.dtype) if wc == ow else np.zeros((o, n, oh, wc), g.dtype)
+
+    def part(a, b):
+        gt[:, a:b, :, :ow] = g[a:b].transpose(1, 0, 2, 3)
+
+    parallel.run(part, n, g.size)
     return gt.reshape(groups, o // groups, n * oh * wc)
 
 
@@ -219,10 +221,8 @@ def conv2d(x, w, *b, stride, padding, dilation, groups):
             res = np.matmul(w.reshape(groups, o // groups, -1), cols)
             res = res.reshape(o, n, oh, ow).transpose(1, 0, 2, 3)
         out = np.empty((n, o, oh, ow), x.dtype)
-        if b:
-            np.add(res, b[0][:, None, None], out=out)
-        else:
-            np.copyto(out, res)
+        bias = b[0][:, None, None] if b else np.zeros((), x.dtype)
+        parallel.run(lambda a, c: np.add(res[a:c], bias, out=out[a:c]), n, out.size)
     return out if out.dtype == dt else out.astype(dt)
 
 

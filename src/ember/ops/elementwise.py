@@ -16,7 +16,7 @@ import numpy as np
 from ember import dtypes as D
 from ember.errors import DTypeError, EmberValueError
 from ember.ops import rules, special
-from ember.ops.registry import primitive
+from ember.ops.registry import needs_input_grad, primitive
 
 FLOATS = (np.float16, np.float32, np.float64)
 NUMBERS = (np.int32, np.int64) + FLOATS
@@ -38,24 +38,36 @@ def _(g, out, x, *, dtype):
     return g
 
 
-add = primitive("add", shape=rules.broadcast, dtype=rules.same_dtype, save="none", promote=True)(
-    np.add
-)
+add = primitive(
+    "add", shape=rules.broadcast, dtype=rules.promoted_dtype, save="none", promote=True
+)(np.add)
 add.defvjp(lambda g, out, x, y: (g, g))
 
 sub = primitive(
-    "sub", shape=rules.broadcast, dtype=rules.same_dtype, save="none", promote=True, dtypes=NUMBERS
+    "sub",
+    shape=rules.broadcast,
+    dtype=rules.promoted_dtype,
+    save="none",
+    promote=True,
+    dtypes=NUMBERS,
 )(np.subtract)
 sub.defvjp(lambda g, out, x, y: (g, -g))
 
-mul = primitive("mul", shape=rules.broadcast, dtype=rules.same_dtype, promote=True)(np.multiply)
-mul.defvjp(lambda g, out, x, y: (g * y, g * x))
+mul = primitive(
+    "mul", shape=rules.broadcast, dtype=rules.promoted_dtype, save="other", promote=True
+)(np.multiply)
+
+
+@mul.defvjp
+def _(g, out, x, y):
+    # an input that is not needed was saved as Meta only (save="other"): skip its product
+    return (g * y if needs_input_grad(0) else None, g * x if needs_input_grad(1) else None)
 
 
 @primitive(
     "div",
     shape=rules.broadcast,
-    dtype=rules.same_dtype,
+    dtype=rules.promoted_dtype,
     save="both",
     promote=True,
     float_inputs=True,

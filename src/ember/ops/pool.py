@@ -16,7 +16,7 @@ import functools
 import numpy as np
 
 from ember.errors import ShapeError
-from ember.ops import rules
+from ember.ops import parallel, rules
 from ember.ops.registry import OPS, primitive
 
 FLOATS = (np.float16, np.float32, np.float64)
@@ -104,9 +104,13 @@ def max_pool2d(x, *, kernel, stride, padding, dilation, ceil_mode):
         dilation=dilation,
         ceil_mode=ceil_mode,
     )[2:]
-    xp = _padded(x, kernel, stride, padding, dilation, (oh, ow), -np.inf)
-    cols = _fold(_views(xp, 3, kernel[1], stride[1], dilation[1], ow), np.maximum)
-    return _fold(_views(cols, 2, kernel[0], stride[0], dilation[0], oh), np.maximum)
+
+    def kernel_(xs):
+        xp = _padded(xs, kernel, stride, padding, dilation, (oh, ow), -np.inf)
+        cols = _fold(_views(xp, 3, kernel[1], stride[1], dilation[1], ow), np.maximum)
+        return _fold(_views(cols, 2, kernel[0], stride[0], dilation[0], oh), np.maximum)
+
+    return parallel.split(kernel_, x.shape[0], x.size, x)
 
 
 @max_pool2d.defvjp
@@ -194,6 +198,12 @@ def max_pool2d_indices(x, *maxima, kernel, stride, padding, dilation, ceil_mode)
         dilation=dilation,
         ceil_mode=ceil_mode,
     )[2:]
+    args = (kernel, stride, padding, dilation, (oh, ow), w)
+    return parallel.split(lambda *a: _max_indices(*a, *args), x.shape[0], x.size, x, *maxima)
+
+
+def _max_indices(x, *maxima_and_args):
+    *maxima, kernel, stride, padding, dilation, (oh, ow), w = maxima_and_args
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
     col0, row0 = np.arange(ow) * sw - pw, np.arange(oh) * sh - ph
     if maxima and not np.isnan(maxima[0]).any():
@@ -267,8 +277,13 @@ def max_pool_scatter(g, idx, *, size, overlap):
     n, c = g.shape[:2]
     plane, k = size[0] * size[1], g.shape[2] * g.shape[3]
     if not overlap:  # distinct positions: a plain scatter
-        out = np.zeros((n * c, plane), g.dtype)
-        np.put_along_axis(out, idx.reshape(n * c, k), g.reshape(n * c, k), axis=1)
+        out = np.zeros((n, c, plane), g.dtype)
+
+        def part(a, b):
+            dst, ia, ga = out[a:b], idx[a:b].reshape(b - a, c, k), g[a:b].reshape(b - a, c, k)
+            np.put_along_axis(dst, ia, ga, axis=2)
+
+        parallel.run(part, n, out.size)
         return out.reshape((n, c) + tuple(size))
     flat = idx.reshape(n * c, k) + np.arange(n * c)[:, None] * plane
     out = np.bincount(flat.ravel(), weights=g.ravel(), minlength=n * c * plane)
@@ -312,11 +327,15 @@ def avg_pool2d(x, *, kernel, stride, padding, ceil_mode, count_include_pad, divi
         x.shape[2:], (oh, ow), kernel, stride, padding, count_include_pad, divisor_override
     )
     acc = _acc_dtype(x.dtype)
-    xp = _padded(x, kernel, stride, padding, (1, 1), (oh, ow), 0)
-    cols = _fold(_views(xp, 3, kernel[1], stride[1], 1, ow), np.add, acc)
-    s = _fold(_views(cols, 2, kernel[0], stride[0], 1, oh), np.add)
     div = div if np.isscalar(div) else div.astype(acc)
-    return np.divide(s, div, out=s).astype(x.dtype, copy=False)
+
+    def kernel_(xs):
+        xp = _padded(xs, kernel, stride, padding, (1, 1), (oh, ow), 0)
+        cols = _fold(_views(xp, 3, kernel[1], stride[1], 1, ow), np.add, acc)
+        s = _fold(_views(cols, 2, kernel[0], stride[0], 1, oh), np.add)
+        return np.divide(s, div, out=s).astype(xs.dtype, copy=False)
+
+    return parallel.split(kernel_, x.shape[0], x.size, x)
 
 
 @avg_pool2d.defvjp
@@ -338,16 +357,21 @@ def avg_pool2d_backward(
     n, c, oh, ow = g.shape
     (h, w), (kh, kw), (sh, sw), (ph, pw) = size, kernel, stride, padding
     div = _avg_divisor(size, (oh, ow), kernel, stride, padding, count_include_pad, divisor_override)
-    g32 = g.astype(np.float32) if g.dtype == _F16 else g
-    gd = g32 / (div if np.isscalar(div) else div.astype(g32.dtype))
+    acc = _acc_dtype(g.dtype)
+    div = div if np.isscalar(div) else div.astype(acc)
     hb, wb = max((oh - 1) * sh + kh, ph + h), max((ow - 1) * sw + kw, pw + w)
-    rows = np.zeros((n, c, hb, ow), gd.dtype)  # the adjoint of the row pass, then of the columns
-    for v in _views(rows, 2, kh, sh, 1, oh):
-        v += gd
-    buf = np.zeros((n, c, hb, wb), gd.dtype)
-    for v in _views(buf, 3, kw, sw, 1, ow):
-        v += rows
-    return buf[:, :, ph : ph + h, pw : pw + w].astype(g.dtype)
+
+    def kernel_(gs):
+        gd = gs.astype(acc, copy=False) / div
+        rows = np.zeros(gs.shape[:2] + (hb, ow), acc)  # adjoint of the row pass, then columns
+        for v in _views(rows, 2, kh, sh, 1, oh):
+            v += gd
+        buf = np.zeros(gs.shape[:2] + (hb, wb), acc)
+        for v in _views(buf, 3, kw, sw, 1, ow):
+            v += rows
+        return buf[:, :, ph : ph + h, pw : pw + w].astype(gs.dtype)
+
+    return parallel.split(kernel_, n, n * c * h * w, g)
 
 
 @avg_pool2d_backward.defvjp

@@ -40,6 +40,9 @@ _SAVE = {
     "out": (False, True),
     "both": (True, True),
     "meta": ("meta", False),
+    # each input's gradient needs only the *other* inputs (mul): an input is kept only when
+    # another input needs a gradient, so ``x * 2.0`` does not keep ``x`` alive
+    "other": ("other", False),
     "meta+out": ("meta", True),
 }
 

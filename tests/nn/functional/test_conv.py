@@ -342,3 +342,51 @@ def test_conv_transpose_errors():
         ember.ones(2, 1, 3),
         padding=-1,
     )
+
+
+@pytest.fixture
+def threaded(monkeypatch):
+    """Force the batch-split (multi-threaded) kernels on, whatever the sizes."""
+    from ember.ops import parallel
+
+    monkeypatch.setattr(parallel, "THREADS", [3])
+    monkeypatch.setattr(parallel, "MIN_WORK", [0])
+
+
+THREADED = [
+    c2("threaded", [((5, 3, 7, 8), (4, 3, 3, 3), (4,))], padding=1),
+    c2("threaded-strided", [((4, 2, 9, 9), (4, 2, 3, 2), (4,))], stride=2, dilation=(1, 2)),
+    c2("threaded-groups", [((3, 4, 6, 6), (4, 1, 3, 3))], groups=4),
+    t2("threaded", [((5, 3, 4, 5), (3, 2, 3, 3), (2,))], stride=2, output_padding=1),
+    case(
+        "max_pool2d-threaded",
+        [((5, 3, 6, 7),)],
+        F.max_pool2d,
+        TF.max_pool2d,
+        kernel_size=2,
+        return_indices=True,
+    ),
+    case(
+        "max_pool2d-threaded-pad",
+        [((4, 2, 7, 7),)],
+        F.max_pool2d,
+        TF.max_pool2d,
+        kernel_size=3,
+        stride=2,
+        padding=1,
+    ),
+    case(
+        "avg_pool2d-threaded",
+        [((5, 2, 6, 7),)],
+        F.avg_pool2d,
+        TF.avg_pool2d,
+        kernel_size=3,
+        stride=2,
+        padding=1,
+    ),
+]
+
+
+@pytest.mark.parametrize("case, dtype", params(THREADED))
+def test_threaded_kernels(case, dtype, threaded):
+    run_case(case, dtype)

@@ -156,9 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"ember {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    info = sub.add_parser(
-        "info", help="show versions, BLAS, CPUs, datasets and optional packages"
-    )
+    info = sub.add_parser("info", help="show versions, BLAS, CPUs, datasets and optional packages")
     info.add_argument("--json", action="store_true", help="print the report as JSON")
     info.set_defaults(func=_cmd_info)
     demo = sub.add_parser(

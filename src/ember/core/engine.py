@@ -116,11 +116,11 @@ class Engine:
         if node.pre_hooks or node.retained is not None or self.capture is not None:
             g = self.observe(node, g)
         out, ins = self.unpack(node)
-        registry._current_edges[0] = node.next  # lets a VJP skip unneeded input gradients
+        registry.current.edges = node.next  # lets a VJP skip unneeded input gradients
         try:
             grads = node.op.vjp(g, out, *ins, **node.attrs)
         finally:
-            registry._current_edges[0] = None
+            registry.current.edges = None
         if not isinstance(grads, (tuple, list)):
             grads = (grads,)
         if anomaly._check_nan[0]:

@@ -282,6 +282,50 @@ class Module:
     def cpu(self) -> Module:
         return self
 
+    # ---- Keras-style training: thin delegates to ember.train.model_api (config: self.compiled) --
+
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, run_eagerly=None) -> None:
+        """Configure training: optimizer, loss and metrics by name or object."""
+        from ember.train import model_api
+
+        model_api.compile(self, optimizer, loss, metrics, run_eagerly)
+
+    def fit(self, x=None, y=None, **kwargs):
+        """Train on tensors/arrays, a DataLoader or a Dataset; returns a ``History``."""
+        from ember.train import model_api
+
+        return model_api.fit(self, x, y, **kwargs)
+
+    def evaluate(self, x=None, y=None, **kwargs):
+        """Loss and metrics over the data (eval mode, no gradients)."""
+        from ember.train import model_api
+
+        return model_api.evaluate(self, x, y, **kwargs)
+
+    def predict(self, x, **kwargs):
+        """The outputs on ``x``, batched and concatenated (eval mode, no gradients)."""
+        from ember.train import model_api
+
+        return model_api.predict(self, x, **kwargs)
+
+    def train_step(self, batch):
+        """One training step of ``fit``; override it for custom training logic."""
+        from ember.train import model_api
+
+        return model_api.train_step(self, batch)
+
+    def test_step(self, batch):
+        """One evaluation step of ``evaluate``/validation; override it as ``train_step``."""
+        from ember.train import model_api
+
+        return model_api.test_step(self, batch)
+
+    def summary(self, input_shape=None, **kwargs) -> str:
+        """A table of layers, output shapes and parameter counts (printed and returned)."""
+        from ember.train import summary
+
+        return summary.summary(self, input_shape, **kwargs)
+
     # ---- printing -------------------------------------------------------------------------------
 
     def extra_repr(self) -> str:

@@ -9,7 +9,7 @@ import numpy as np
 
 from ember.errors import ShapeError
 from ember.ops import rules
-from ember.ops.registry import OPS, primitive
+from ember.ops.registry import OPS, needs_input_grad, primitive
 
 
 def _matmul_shape(a, b, **_):
@@ -75,12 +75,15 @@ def _(g, out, a, b):
         )
     if b.ndim == 1:
         g2 = reshape(g2, shape=g2.shape + (1,))
-    ga = mm(g2, _t(b2))
-    gb = mm(_t(a2), g2)
-    if a.ndim == 1:
-        ga = reshape(ga, shape=ga.shape[:-2] + ga.shape[-1:])
-    if b.ndim == 1:
-        gb = reshape(gb, shape=gb.shape[:-1])
+    ga = gb = None
+    if needs_input_grad(0):
+        ga = mm(g2, _t(b2))
+        if a.ndim == 1:
+            ga = reshape(ga, shape=ga.shape[:-2] + ga.shape[-1:])
+    if needs_input_grad(1):
+        gb = mm(_t(a2), g2)
+        if b.ndim == 1:
+            gb = reshape(gb, shape=gb.shape[:-1])
     return ga, gb
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from ember.errors import DTypeError, EmberIndexError, ShapeError
 from ember.ops import norm_kernels as K
 from ember.ops import registry, rules
-from ember.ops.registry import OPS, primitive
+from ember.ops.registry import OPS, needs_input_grad, primitive
 
 FLOATS = (np.float16, np.float32, np.float64)
 _F16, _F32 = np.dtype(np.float16), np.dtype(np.float32)
@@ -96,10 +96,13 @@ def _(g, out, x, w, *b):
         g, x, w = (OPS["cast"](t, dtype=_F32) for t in (g, x, w))
     w2 = w if w.ndim == 2 else reshape(w, shape=(1, n_in))
     g2 = reshape(g, shape=(m, w2.shape[0]))
-    gx = reshape(mm(g2, w2), shape=x.shape)
-    gw = mm(OPS["permute"](g2, dims=(1, 0)), reshape(x, shape=(m, n_in)))
-    if w.ndim == 1:
-        gw = reshape(gw, shape=(n_in,))
+    # a first layer's input needs no gradient: skip that GEMM
+    gx = reshape(mm(g2, w2), shape=x.shape) if needs_input_grad(0) else None
+    gw = None
+    if needs_input_grad(1):
+        gw = mm(OPS["permute"](g2, dims=(1, 0)), reshape(x, shape=(m, n_in)))
+        if w.ndim == 1:
+            gw = reshape(gw, shape=(n_in,))
     if not b:
         return gx, gw
     if b[0].shape == (w2.shape[0],):

@@ -26,6 +26,8 @@ gradients. ``ops`` never imports ``core``: the Tensor type and the dispatcher ar
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 OPS: dict[str, Op] = {}
@@ -47,14 +49,16 @@ _SAVE = {
 }
 
 
-# The input edges of the node whose VJP the engine is running (None outside the engine), so
-# that expensive VJPs (convolutions) can skip gradients that no input needs.
-_current_edges: list = [None]
+# The input edges of the node whose VJP the engine is running in this thread (``edges`` is
+# None outside the engine), so that expensive VJPs (convolutions) can skip gradients that no
+# input needs. Thread-local: backward passes may run in several threads at once.
+current = threading.local()
+current.edges = None
 
 
 def needs_input_grad(i: int) -> bool:
     """Inside a VJP: whether input ``i`` needs its gradient (True when unknown)."""
-    edges = _current_edges[0]
+    edges = getattr(current, "edges", None)
     return edges is None or (i < len(edges) and edges[i] is not None)
 
 

@@ -127,11 +127,25 @@ def test_second_order_matches_torch():
     np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), rtol=1e-9, atol=1e-9)
 
 
-def test_frozen_input_gets_no_gradient_work():
-    x = ember.randn(2, 1, 8, 8)
+def test_frozen_input_gets_no_gradient_work(monkeypatch):
+    """The input-gradient kernel runs only for an input that requires grad."""
+    from ember.ops.registry import OPS
+
+    op = OPS["conv2d_input_grad"]
+    original, calls = op.forward, []
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(op, "forward", counting)
     w = ember.randn(3, 1, 3, 3, requires_grad=True)
+    x = ember.randn(2, 1, 8, 8)
     F.conv2d(x, w).sum().backward()
-    assert x.grad is None and w.grad.shape == (3, 1, 3, 3)
+    assert x.grad is None and w.grad.shape == (3, 1, 3, 3) and calls == []
+    x.requires_grad_()
+    F.conv2d(x, w).sum().backward()
+    assert x.grad.shape == (2, 1, 8, 8) and calls == [1]
 
 
 def test_inf_input_weight_gradient_matches_torch():

@@ -110,7 +110,8 @@ class TensorBoard(Callback):
         for key in _LR_KEYS:
             if logs and key in logs:
                 return float(logs[key])
-        optimizer = getattr(self.model, "optimizer", None)
+        compiled = getattr(self.model, "compiled", None)
+        optimizer = getattr(compiled, "optimizer", None) or getattr(self.model, "optimizer", None)
         groups = getattr(optimizer, "param_groups", None)
         if groups and "lr" in groups[0]:
             return float(groups[0]["lr"])

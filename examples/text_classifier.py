@@ -81,14 +81,21 @@ def main() -> None:
     x_train, y_train = make_dataset(n_train, seed=1)
     x_test, y_test = make_dataset(1000, seed=2)
     model = SentimentLSTM(len(VOCAB))
-    model.compile(optimizer=ember.optim.Adam(model.parameters(), lr=0.01), loss="cross_entropy",
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer=ember.optim.Adam(model.parameters(), lr=0.01),
+        loss="cross_entropy",
+        metrics=["accuracy"],
+    )
     model.fit(x_train, y_train, batch_size=32, epochs=epochs, verbose=0 if quick else 1)
     loss, acc = model.evaluate(x_test, y_test, verbose=0)
     print(f"test accuracy: {acc:.4f}")
 
-    samples = ["the movie was not bad", "the plot was great but the acting was not good",
-               "never boring and really fun", "a dull and tedious film"]
+    samples = [
+        "the movie was not bad",
+        "the plot was great but the acting was not good",
+        "never boring and really fun",
+        "a dull and tedious film",
+    ]
     probs = model.predict(encode([s.split() for s in samples])).softmax(-1)
     for sentence, p in zip(samples, probs[:, 1].tolist()):
         print(f"  {p:5.1%} positive  {sentence!r}")

@@ -1,27 +1,6 @@
 """The reference models, written once against the shared ember.nn / torch.nn API."""
 
-
-def mlp(nn):
-    return nn.Sequential(
-        nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10)
-    )
-
-
-def lenet5(nn):
-    return nn.Sequential(
-        nn.Conv2d(1, 6, 5),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 5),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(256, 120),
-        nn.ReLU(),
-        nn.Linear(120, 84),
-        nn.ReLU(),
-        nn.Linear(84, 10),
-    )
+from ember.models import lenet5, mlp  # noqa: F401
 
 
 def lstm_classifier(nn, vocab=50, classes=4):

@@ -24,7 +24,10 @@ def run_epochs(logger, epoch_logs, start=0):
 
 def test_header_then_one_row_per_epoch_keys_sorted(tmp_path):
     path = tmp_path / "log.csv"
-    logs = [{"loss": 0.9, "accuracy": 0.5, "val_loss": 1.25}, {"loss": 0.4, "accuracy": 0.75, "val_loss": 0.5}]
+    logs = [
+        {"loss": 0.9, "accuracy": 0.5, "val_loss": 1.25},
+        {"loss": 0.4, "accuracy": 0.75, "val_loss": 0.5},
+    ]
     run_epochs(CSVLogger(path), logs)
     rows = read_rows(path)
     assert rows[0] == ["epoch", "accuracy", "loss", "val_loss"]
@@ -120,7 +123,9 @@ def test_bad_separator():
 def test_append_to_a_foreign_file_is_refused(tmp_path):
     path = tmp_path / "log.csv"
     path.write_text("step;loss\n0;1\n")
-    with pytest.raises(ValueError, match=r"CSVLogger: cannot append to .*log.csv: its first column"):
+    with pytest.raises(
+        ValueError, match=r"CSVLogger: cannot append to .*log.csv: its first column"
+    ):
         CSVLogger(path, append=True).on_train_begin()
 
 

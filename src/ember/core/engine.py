@@ -39,8 +39,8 @@ class Engine:
         self.given = set()  # ids of gradients handed out already (never alias two .grads)
 
     def run(self, roots, grads, prune=False):
-        buf = {}
-        leaf_buf = {}
+        buf = {}  # node -> gradient of its output (a list of them for multi-output nodes)
+        leaf_buf = {}  # id(leaf) -> [leaf, summed gradient]
         start = []
         for t, g in zip(roots, grads):
             self.given.add(id(g))
@@ -55,6 +55,12 @@ class Engine:
         if prune:
             self.needed = self.find_needed(start, deps, parents)
         ready = [n for n in dict.fromkeys(start) if deps.get(n, 0) == 0]
+        self.propagate(ready, deps, buf, leaf_buf)
+        for t, g in leaf_buf.values():
+            self.to_leaf(t, g)
+
+    def propagate(self, ready, deps, buf, leaf_buf):
+        """Run nodes as they become ready, passing each input's gradient down its edge."""
         leaves = self.leaves
         while ready:
             node = ready.pop()
@@ -67,9 +73,12 @@ class Engine:
                 gi = grads[i] if i < n else None
                 if isinstance(e, Tensor):
                     if gi is not None and (leaves is None or id(e) in leaves):
-                        self.add_leaf(
-                            leaf_buf, e, self.fit(gi, e._data.shape, e._data.dtype, node, i)
-                        )
+                        gi = self.fit(gi, e._data.shape, e._data.dtype, node, i)
+                        entry = leaf_buf.get(id(e))  # summed here, delivered once at the end
+                        if entry is None:
+                            leaf_buf[id(e)] = [e, gi]
+                        else:
+                            entry[1] = entry[1] + gi
                     continue
                 target, idx = e if isinstance(e, tuple) else (e, 0)
                 if gi is not None:
@@ -79,8 +88,6 @@ class Engine:
                 deps[target] = left
                 if left == 0:
                     ready.append(target)
-        for t, g in leaf_buf.values():
-            self.to_leaf(t, g)
 
     def find_needed(self, start, deps, parents) -> set:
         """The nodes whose VJP must run: those with a path to a target."""

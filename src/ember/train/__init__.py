@@ -15,4 +15,3 @@ from ember.train.checkpoint import load_checkpoint, save_checkpoint
 from ember.train.config import Compiled
 from ember.train.metrics import Metric
 from ember.train.model_api import compile, evaluate, fit, predict
-from ember.train.summary import summary

@@ -20,7 +20,14 @@ from __future__ import annotations
 import numpy as np
 
 from ember.errors import EmberValueError
-from ember.train.streaming import Metric, _like, _np, class_labels, is_single_column, logit_threshold
+from ember.train.streaming import (
+    Metric,
+    _like,
+    _np,
+    class_labels,
+    is_single_column,
+    logit_threshold,
+)
 
 __all__ = ["AUC", "F1Score", "Precision", "Recall"]
 

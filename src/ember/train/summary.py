@@ -11,17 +11,17 @@ and are not counted; frozen parameters (``requires_grad=False``) are the non-tra
 >>> model = ember.nn.Sequential(ember.nn.Linear(4, 8), ember.nn.ReLU(), ember.nn.Linear(8, 2))
 >>> print(model.summary(input_shape=(4,), print_fn=None))
 Model: "Sequential"
-_____________________________________________
- Layer (type)      Output Shape      Param #
-=============================================
- 0 (Linear)        (None, 8)         40
- 1 (ReLU)          (None, 8)         0
- 2 (Linear)        (None, 2)         18
-=============================================
+________________________________________
+ Layer (type)    Output Shape    Param #
+========================================
+ 0 (Linear)      (None, 8)       40
+ 1 (ReLU)        (None, 8)       0
+ 2 (Linear)      (None, 2)       18
+========================================
 Total params: 58 (232 B)
 Trainable params: 58 (232 B)
 Non-trainable params: 0 (0 B)
-_____________________________________________
+________________________________________
 """
 
 from __future__ import annotations

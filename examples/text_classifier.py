@@ -92,11 +92,11 @@ def main() -> None:
 
     samples = [
         "the movie was not bad",
-        "the plot was great but the acting was not good",
+        "the plot was not great and the acting was bad",
         "never boring and really fun",
         "a dull and tedious film",
     ]
-    probs = model.predict(encode([s.split() for s in samples])).softmax(-1)
+    probs = model.predict(encode([s.split() for s in samples]), verbose=0).softmax(-1)
     for sentence, p in zip(samples, probs[:, 1].tolist()):
         print(f"  {p:5.1%} positive  {sentence!r}")
 

@@ -16,6 +16,7 @@ _malloc.tune()  # large temporaries are reused instead of page-faulting (see emb
 # families registers their primitives; the api modules attach Tensor methods.
 from ember import autograd, data, datasets, models, nn, optim
 from ember import dtypes as _dtypes
+from ember.api import return_types
 from ember.api._exports import *
 from ember.core import dispatch as _dispatch
 from ember.core.creation import (
@@ -38,6 +39,7 @@ from ember.core.grad_mode import (
     enable_grad,
     inference_mode,
     is_grad_enabled,
+    is_inference_mode_enabled,
     no_grad,
     set_grad_enabled,
 )
@@ -69,7 +71,14 @@ from ember.dtypes import (
     promote_types,
     set_default_dtype,
 )
-from ember.errors import AutogradError, DTypeError, EmberError, EmberIndexError, ShapeError
+from ember.errors import (
+    AutogradError,
+    DTypeError,
+    EmberError,
+    EmberIndexError,
+    EmberValueError,
+    ShapeError,
+)
 from ember.io import CheckpointError, load, save
 from ember.ops import activation as _activation_ops
 from ember.ops import conv as _conv_ops

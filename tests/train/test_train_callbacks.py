@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 import pytest
+import torch
 
 import ember
 from ember import nn
@@ -15,7 +16,7 @@ from ember.train import load_checkpoint
 
 def linear_model(value=0.0):
     model = nn.Linear(1, 1, bias=False)
-    model.weight.data.fill_(value) if hasattr(model.weight, "data") else None
+    nn.init.constant_(model.weight, value)
     model.compile(ember.optim.SGD(model.parameters(), lr=1.0), "mse")
     return model
 
@@ -198,10 +199,6 @@ def lr_curve(callback, values, monitor="val_loss", lr=1.0):
     model = linear_model()
     model.compiled.optimizer.param_groups[0]["lr"] = lr
     out = []
-
-    def record(model, epoch):
-        pass
-
     callback.set_model(model)
     callback.on_train_begin()
     for epoch, v in enumerate(values):
@@ -291,7 +288,15 @@ def test_scheduler_callback_steps_ember_schedulers():
     plateau = ember.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0, factor=0.5)
     h = model.fit(x, x, epochs=3, verbose=0,
                   callbacks=[cb.SchedulerCallback(plateau, monitor="loss")])  # fmt: skip
-    assert h.history["lr"] == [1.0, 0.5, 0.25]
+    # PyTorch's ReduceLROnPlateau fed the same constant loss after each epoch
+    w = torch.zeros(1, requires_grad=True)
+    t_opt = torch.optim.SGD([w], lr=1.0)
+    t_sched = torch.optim.lr_scheduler.ReduceLROnPlateau(t_opt, patience=0, factor=0.5)
+    expected = []
+    for _ in range(3):
+        expected.append(t_opt.param_groups[0]["lr"])
+        t_sched.step(1.0)
+    assert h.history["lr"] == expected
     with pytest.raises(EmberValueError, match="SchedulerCallback: interval must be 'epoch' or"):
         cb.SchedulerCallback(sched, interval="batch")
     with pytest.raises(EmberValueError, match="SchedulerCallback: monitor 'val_loss' is not in"):

@@ -89,7 +89,7 @@ def _subset(pair, n: int, seed: int):
     return x[idx], y[idx]
 
 
-def _compiled_lenet5(lr: float = 1e-3) -> nn.Sequential:
+def _compiled_lenet5(lr: float = 2e-3) -> nn.Sequential:
     model = lenet5()
     model.compile(ember.optim.Adam(model.parameters(), lr=lr), "cross_entropy", ["accuracy"])
     return model

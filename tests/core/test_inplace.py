@@ -223,3 +223,19 @@ def test_writing_into_an_expanded_view_is_refused():
         e.mul_(2)
     with pytest.raises(RuntimeError, match="unsupported operation: more than one element"):
         torch.ones(3, 1).expand(3, 4).mul_(2)
+
+
+def test_setitem_moves_views_and_retained_grad_like_torch():
+    """x[...] = v while recording: the live view and retain_grad follow the new graph."""
+    x0 = np.random.default_rng(3).standard_normal((4, 3))
+    grads = {}
+    for lib in (ember, torch):
+        x = lib.tensor(x0, requires_grad=True)
+        y = x * 2
+        y.retain_grad()
+        v = y[1]
+        y[0] = lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64)
+        (v * y).sum().backward()
+        grads[lib.__name__] = (x.grad.tolist(), y.grad.tolist())
+    np.testing.assert_allclose(grads["ember"][0], grads["torch"][0], rtol=1e-12)
+    np.testing.assert_allclose(grads["ember"][1], grads["torch"][1], rtol=1e-12)

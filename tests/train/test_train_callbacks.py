@@ -120,8 +120,10 @@ def test_early_stopping_errors_and_missing_monitor():
 
 def test_model_checkpoint_save_best_only_min_and_max(tmp_path):
     pattern = str(tmp_path / "m-{epoch:02d}-{val_loss:.2f}.safetensors")
-    drive(cb.ModelCheckpoint(pattern, save_best_only=True, save_weights_only=True),
-          [0.5, 0.7, 0.25, 0.3, 0.1])  # fmt: skip
+    drive(
+        cb.ModelCheckpoint(pattern, save_best_only=True, save_weights_only=True),
+        [0.5, 0.7, 0.25, 0.3, 0.1],
+    )
     assert sorted(os.listdir(tmp_path)) == [
         "m-01-0.50.safetensors",
         "m-03-0.25.safetensors",
@@ -129,8 +131,11 @@ def test_model_checkpoint_save_best_only_min_and_max(tmp_path):
     ]
     acc_dir = tmp_path / "acc"
     pattern = str(acc_dir / "a-{epoch}.safetensors")  # the folder is created on demand
-    drive(cb.ModelCheckpoint(pattern, monitor="val_accuracy", save_best_only=True),
-          [0.5, 0.4, 0.6, 0.6], monitor="val_accuracy")  # fmt: skip
+    drive(
+        cb.ModelCheckpoint(pattern, monitor="val_accuracy", save_best_only=True),
+        [0.5, 0.4, 0.6, 0.6],
+        monitor="val_accuracy",
+    )
     assert sorted(os.listdir(acc_dir)) == ["a-1.safetensors", "a-3.safetensors"]
 
 
@@ -138,8 +143,9 @@ def test_model_checkpoint_every_epoch_and_initial_threshold(tmp_path):
     drive(cb.ModelCheckpoint(str(tmp_path / "e{epoch}.st")), [0.5, 0.7, 0.6])
     assert sorted(os.listdir(tmp_path)) == ["e1.st", "e2.st", "e3.st"]
     sub = tmp_path / "t"
-    check = cb.ModelCheckpoint(str(sub / "b{epoch}.st"), save_best_only=True,
-                               initial_value_threshold=0.4)  # fmt: skip
+    check = cb.ModelCheckpoint(
+        str(sub / "b{epoch}.st"), save_best_only=True, initial_value_threshold=0.4
+    )
     drive(check, [0.5, 0.3, 0.35, 0.2])
     assert sorted(os.listdir(sub)) == ["b2.st", "b4.st"]
 
@@ -175,8 +181,14 @@ def test_model_checkpoint_save_freq_in_batches(tmp_path):
     model.compile("sgd", "mse")
     x, y = ember.randn(10, 3), ember.randn(10, 1)
     path = str(tmp_path / "{epoch}-{batch}.st")
-    model.fit(x, y, batch_size=2, epochs=2, verbose=0,
-              callbacks=[cb.ModelCheckpoint(path, save_freq=2, save_weights_only=True)])  # fmt: skip
+    model.fit(
+        x,
+        y,
+        batch_size=2,
+        epochs=2,
+        verbose=0,
+        callbacks=[cb.ModelCheckpoint(path, save_freq=2, save_weights_only=True)],
+    )
     assert sorted(os.listdir(tmp_path)) == ["1-2.st", "1-4.st", "2-1.st", "2-3.st", "2-5.st"]
 
 
@@ -228,8 +240,11 @@ def test_reduce_lr_on_plateau_on_crafted_curves(kwargs, values, expected):
 
 
 def test_reduce_lr_on_plateau_maximizes_accuracy_and_rejects_factor():
-    got = lr_curve(cb.ReduceLROnPlateau(monitor="val_accuracy", patience=1), [0.5, 0.6, 0.55],
-                   monitor="val_accuracy")  # fmt: skip
+    got = lr_curve(
+        cb.ReduceLROnPlateau(monitor="val_accuracy", patience=1),
+        [0.5, 0.6, 0.55],
+        monitor="val_accuracy",
+    )
     np.testing.assert_allclose(got, [1, 1, 0.1])
     with pytest.raises(EmberValueError, match=r"ReduceLROnPlateau: factor must be < 1.0, got 1.5"):
         cb.ReduceLROnPlateau(factor=1.5)
@@ -252,8 +267,13 @@ class ConstantLoss(nn.Module):
 def test_reduce_lr_on_plateau_in_fit_and_lr_in_history():
     model = ConstantLoss()
     model.compile(ember.optim.SGD(model.parameters(), lr=1.0), "mse")
-    history = model.fit(ember.zeros(4, 1), ember.zeros(4, 1), epochs=5, verbose=0,
-                        callbacks=[cb.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1)])  # fmt: skip
+    history = model.fit(
+        ember.zeros(4, 1),
+        ember.zeros(4, 1),
+        epochs=5,
+        verbose=0,
+        callbacks=[cb.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1)],
+    )
     # the lr logged is the one the epoch trained with; each cut applies from the next epoch
     assert history.history["lr"] == [1.0, 1.0, 0.5, 0.25, 0.125]
 
@@ -262,13 +282,21 @@ def test_learning_rate_scheduler_in_fit():
     model = ConstantLoss()
     model.compile("sgd", "mse")
     x = ember.zeros(4, 1)
-    h = model.fit(x, x, epochs=3, verbose=0,
-                  callbacks=[cb.LearningRateScheduler(lambda epoch, lr: 0.1 * (epoch + 1))])  # fmt: skip
+    h = model.fit(
+        x,
+        x,
+        epochs=3,
+        verbose=0,
+        callbacks=[cb.LearningRateScheduler(lambda epoch, lr: 0.1 * (epoch + 1))],
+    )
     np.testing.assert_allclose(h.history["lr"], [0.1, 0.2, 0.3])
-    h = model.fit(x, x, epochs=2, verbose=0,
-                  callbacks=[cb.LearningRateScheduler(lambda epoch: 0.5**epoch)])  # fmt: skip
+    h = model.fit(
+        x, x, epochs=2, verbose=0, callbacks=[cb.LearningRateScheduler(lambda epoch: 0.5**epoch)]
+    )
     assert h.history["lr"] == [1.0, 0.5]
-    with pytest.raises(EmberValueError, match="LearningRateScheduler: schedule must return a float"):
+    with pytest.raises(
+        EmberValueError, match="LearningRateScheduler: schedule must return a float"
+    ):
         model.fit(x, x, verbose=0, callbacks=[cb.LearningRateScheduler(lambda e, lr: "fast")])
 
 
@@ -281,13 +309,20 @@ def test_scheduler_callback_steps_ember_schedulers():
     h = model.fit(x, x, epochs=3, verbose=0, callbacks=[cb.SchedulerCallback(sched)])
     assert h.history["lr"] == [1.0, 0.5, 0.25]
     per_step = ember.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0)
-    model.fit(x, x, batch_size=2, epochs=2, verbose=0,
-              callbacks=[cb.SchedulerCallback(per_step, interval="step")])  # fmt: skip
+    model.fit(
+        x,
+        x,
+        batch_size=2,
+        epochs=2,
+        verbose=0,
+        callbacks=[cb.SchedulerCallback(per_step, interval="step")],
+    )
     assert per_step.last_epoch == 8  # 4 steps x 2 epochs
     opt.param_groups[0]["lr"] = 1.0
     plateau = ember.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0, factor=0.5)
-    h = model.fit(x, x, epochs=3, verbose=0,
-                  callbacks=[cb.SchedulerCallback(plateau, monitor="loss")])  # fmt: skip
+    h = model.fit(
+        x, x, epochs=3, verbose=0, callbacks=[cb.SchedulerCallback(plateau, monitor="loss")]
+    )
     # PyTorch's ReduceLROnPlateau fed the same constant loss after each epoch
     w = torch.zeros(1, requires_grad=True)
     t_opt = torch.optim.SGD([w], lr=1.0)
@@ -312,9 +347,17 @@ def test_terminate_on_nan_stops_mid_epoch(capsys):
     x = ember.ones(200, 2)
     x._data[70] = np.nan  # in batch 2 (rows 64-95) of an unshuffled pass
     seen = []
-    h = model.fit(x, ember.ones(200, 1), epochs=3, shuffle=False, verbose=0,
-                  callbacks=[cb.TerminateOnNaN(),
-                             cb.LambdaCallback(on_train_batch_end=lambda b, logs: seen.append(b))])  # fmt: skip
+    h = model.fit(
+        x,
+        ember.ones(200, 1),
+        epochs=3,
+        shuffle=False,
+        verbose=0,
+        callbacks=[
+            cb.TerminateOnNaN(),
+            cb.LambdaCallback(on_train_batch_end=lambda b, logs: seen.append(b)),
+        ],
+    )
     assert seen == [0, 1, 2]
     assert h.epoch == [0] and np.isnan(h.history["loss"][0])
     assert "Batch 2: Invalid loss, terminating training" in capsys.readouterr().out
@@ -322,23 +365,49 @@ def test_terminate_on_nan_stops_mid_epoch(capsys):
 
 def test_hook_order_in_fit_with_validation():
     events = []
-    hooks = {
-        name: (lambda name: lambda *a: events.append(name))(name)
-        for name in ["on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
-                     "on_train_batch_begin", "on_train_batch_end", "on_test_begin",
-                     "on_test_end", "on_test_batch_begin", "on_test_batch_end"]
-    }  # fmt: skip
+    names = [
+        "on_train_begin",
+        "on_train_end",
+        "on_epoch_begin",
+        "on_epoch_end",
+        "on_train_batch_begin",
+        "on_train_batch_end",
+        "on_test_begin",
+        "on_test_end",
+        "on_test_batch_begin",
+        "on_test_batch_end",
+    ]
+
+    def recorder(name):
+        return lambda *args: events.append(name)
+
+    hooks = {name: recorder(name) for name in names}
     model = nn.Linear(2, 1)
     model.compile("sgd", "mse")
     x, y = ember.randn(4, 2), ember.randn(4, 1)
-    model.fit(x, y, batch_size=2, epochs=1, validation_data=(x[:2], y[:2]), verbose=0,
-              callbacks=[cb.LambdaCallback(**hooks)])  # fmt: skip
+    model.fit(
+        x,
+        y,
+        batch_size=2,
+        epochs=1,
+        validation_data=(x[:2], y[:2]),
+        verbose=0,
+        callbacks=[cb.LambdaCallback(**hooks)],
+    )
     assert events == [
-        "on_train_begin", "on_epoch_begin",
-        "on_train_batch_begin", "on_train_batch_end", "on_train_batch_begin", "on_train_batch_end",
-        "on_test_begin", "on_test_batch_begin", "on_test_batch_end", "on_test_end",
-        "on_epoch_end", "on_train_end",
-    ]  # fmt: skip
+        "on_train_begin",
+        "on_epoch_begin",
+        "on_train_batch_begin",
+        "on_train_batch_end",
+        "on_train_batch_begin",
+        "on_train_batch_end",
+        "on_test_begin",
+        "on_test_batch_begin",
+        "on_test_batch_end",
+        "on_test_end",
+        "on_epoch_end",
+        "on_train_end",
+    ]
     with pytest.raises(EmberValueError, match="LambdaCallback: unknown hook 'on_batch_end'"):
         cb.LambdaCallback(on_batch_end=print)
 
@@ -352,11 +421,11 @@ def test_callbacks_get_model_and_params():
 
     model = nn.Linear(2, 1)
     model.compile("sgd", "mse")
-    model.fit(ember.randn(10, 2), ember.randn(10, 1), batch_size=4, epochs=3, verbose=0,
-              callbacks=[Spy()])  # fmt: skip
+    model.fit(
+        ember.randn(10, 2), ember.randn(10, 1), batch_size=4, epochs=3, verbose=0, callbacks=[Spy()]
+    )
     assert got["model"] is model
-    assert got["params"] == {"epochs": 3, "steps": 3, "verbose": 0, "batch_size": 4,
-                             "samples": 10}  # fmt: skip
+    assert got["params"] == {"epochs": 3, "steps": 3, "verbose": 0, "batch_size": 4, "samples": 10}
 
 
 def test_stop_training_from_epoch_end_stops_after_that_epoch():
@@ -366,8 +435,13 @@ def test_stop_training_from_epoch_end_stops_after_that_epoch():
 
     model = nn.Linear(2, 1)
     model.compile("sgd", "mse")
-    h = model.fit(ember.randn(8, 2), ember.randn(8, 1), epochs=5, verbose=0,
-                  callbacks=[cb.LambdaCallback(on_epoch_end=stop)])  # fmt: skip
+    h = model.fit(
+        ember.randn(8, 2),
+        ember.randn(8, 1),
+        epochs=5,
+        verbose=0,
+        callbacks=[cb.LambdaCallback(on_epoch_end=stop)],
+    )
     assert h.epoch == [0, 1]
 
 
@@ -380,8 +454,14 @@ def test_history_plot_png_size(tmp_path):
     model = nn.Linear(2, 2)
     model.compile("sgd", "cross_entropy", metrics=["accuracy"])
     x, y = ember.randn(20, 2), ember.randint(0, 2, (20,))
-    h = model.fit(x, y, epochs=3, validation_split=0.25, verbose=0,
-                  callbacks=[cb.LearningRateScheduler(lambda e, lr: 0.1 / (e + 1))])  # fmt: skip
+    h = model.fit(
+        x,
+        y,
+        epochs=3,
+        validation_split=0.25,
+        verbose=0,
+        callbacks=[cb.LearningRateScheduler(lambda e, lr: 0.1 / (e + 1))],
+    )
     path = tmp_path / "history.png"
     assert h.plot(path, dpi=50) == str(path)
     image = mpimg.imread(path)

@@ -12,7 +12,6 @@ import ember.nn.functional as F
 from ember import nn
 from ember.data import DataLoader, TensorDataset
 from ember.errors import DTypeError, EmberValueError, ShapeError
-from ember.train import callbacks as cb
 from ember.train import losses
 
 
@@ -56,8 +55,12 @@ def test_fit_arrays_dataloader_dataset_match_a_hand_loop_bitwise():
     ref = mlp()
     hand_loop(ref, ember.optim.Adam(ref.parameters(), lr=0.01), x, y, 16, 3)
     ds = TensorDataset(ember.tensor(x), ember.tensor(y))
-    for source in ((x, y), (ember.tensor(x), ember.tensor(y)), (ds, None),
-                   (DataLoader(ds, batch_size=16), None)):  # fmt: skip
+    for source in (
+        (x, y),
+        (ember.tensor(x), ember.tensor(y)),
+        (ds, None),
+        (DataLoader(ds, batch_size=16), None),
+    ):
         model = mlp()
         model.compile(ember.optim.Adam(model.parameters(), lr=0.01), "cross_entropy")
         model.fit(*source, batch_size=16, epochs=3, shuffle=False, verbose=0)
@@ -139,8 +142,9 @@ def test_binary_model_with_logits_metrics():
     assert logs["precision"] == pytest.approx(skm.precision_score(y, pred, zero_division=0))
     assert logs["recall"] == pytest.approx(skm.recall_score(y, pred), rel=1e-12)
     assert logs["auc"] == pytest.approx(skm.roc_auc_score(y, z), rel=1e-12)
-    t = torch.nn.functional.binary_cross_entropy_with_logits(torch.from_numpy(z),
-                                                             torch.from_numpy(y))  # fmt: skip
+    t = torch.nn.functional.binary_cross_entropy_with_logits(
+        torch.from_numpy(z), torch.from_numpy(y)
+    )
     assert logs["loss"] == pytest.approx(t.item(), rel=1e-12)
 
 
@@ -179,8 +183,9 @@ def test_predict_concatenates_in_eval_mode_and_modes_are_restored():
     model.evaluate(x, y % 2, verbose=0)
     assert model.training and model[0].training and not model[1].training
     ds = TensorDataset(ember.tensor(x), ember.tensor(y))
-    np.testing.assert_array_equal(model.predict(ds, verbose=0)._data,
-                                  model.predict(DataLoader(ds, 4), verbose=0)._data)  # fmt: skip
+    np.testing.assert_array_equal(
+        model.predict(ds, verbose=0)._data, model.predict(DataLoader(ds, 4), verbose=0)._data
+    )
 
 
 def test_steps_per_epoch_continues_the_iterator():
@@ -251,8 +256,7 @@ def test_custom_train_step_and_test_step():
     x, y = data(n=20)
     model = ClippedModel()
     model.compile(ember.optim.SGD(model.parameters(), lr=1.0), "cross_entropy", ["accuracy"])
-    h = model.fit(x, y, batch_size=20, epochs=2, shuffle=False, verbose=0,
-                  validation_data=(x, y))  # fmt: skip
+    h = model.fit(x, y, batch_size=20, epochs=2, shuffle=False, verbose=0, validation_data=(x, y))
     assert h.history["grad_clipped"] == [1.0, 1.0]
     assert h.history["val_loss"] == [42.0, 42.0]
     # the reference: the same two clipped steps by hand
@@ -272,9 +276,14 @@ def test_custom_train_step_and_test_step():
 
 @pytest.mark.parametrize(
     "name, cls, lr",
-    [("sgd", "SGD", 0.01), ("adam", "Adam", 0.001), ("adamw", "AdamW", 0.001),
-     ("rmsprop", "RMSprop", 0.001), ("Adam", "Adam", 0.001)],
-)  # fmt: skip
+    [
+        ("sgd", "SGD", 0.01),
+        ("adam", "Adam", 0.001),
+        ("adamw", "AdamW", 0.001),
+        ("rmsprop", "RMSprop", 0.001),
+        ("Adam", "Adam", 0.001),
+    ],
+)
 def test_optimizer_names_use_keras_default_lrs(name, cls, lr):
     model = mlp()
     model.compile(name, "mse")
@@ -305,8 +314,12 @@ def test_losses_by_name_against_pytorch():
     labels = rng.integers(0, 4, 6).astype(np.int32)  # any integer dtype is accepted
     onehot = np.eye(4)[labels]
     ce = tf.cross_entropy(torch.from_numpy(logits), torch.from_numpy(labels.astype(np.int64)))
-    for name, t in (("cross_entropy", labels), ("sparse_categorical_crossentropy", labels),
-                    ("categorical_crossentropy", onehot), ("cross_entropy", onehot)):  # fmt: skip
+    for name, t in (
+        ("cross_entropy", labels),
+        ("sparse_categorical_crossentropy", labels),
+        ("categorical_crossentropy", onehot),
+        ("cross_entropy", onehot),
+    ):
         got = losses.get(name)(ember.tensor(logits), ember.tensor(t))
         assert float(got) == pytest.approx(ce.item(), rel=1e-12), name
 
@@ -344,31 +357,60 @@ def test_lazy_layers_are_built_before_the_optimizer():
 
 
 BAD_FIT = [
-    (dict(y=np.zeros(49, np.int64)), ShapeError,
-     r"fit: x and y must have the same number of samples, got x with 50 \(shape \(50, 5\)\) "
-     r"and y with 49"),
-    (dict(y=np.zeros(50)), DTypeError,
-     r"fit: loss 'cross_entropy' expects integer class indices as labels, got float64 labels"),
-    (dict(validation_data=(np.zeros((4, 5)), np.zeros(4))), DTypeError,
-     r"fit: loss 'cross_entropy' expects integer class indices as labels, got float64"),
-    (dict(x="loader", y=None, validation_split=0.2), EmberValueError,
-     r"fit: validation_split needs tensors/arrays or a map-style Dataset, not a DataLoader"),
+    (
+        dict(y=np.zeros(49, np.int64)),
+        ShapeError,
+        r"fit: x and y must have the same number of samples, got x with 50 \(shape \(50, 5\)\) "
+        r"and y with 49",
+    ),
+    (
+        dict(y=np.zeros(50)),
+        DTypeError,
+        r"fit: loss 'cross_entropy' expects integer class indices as labels, got float64 labels",
+    ),
+    (
+        dict(validation_data=(np.zeros((4, 5)), np.zeros(4))),
+        DTypeError,
+        r"fit: loss 'cross_entropy' expects integer class indices as labels, got float64",
+    ),
+    (
+        dict(x="loader", y=None, validation_split=0.2),
+        EmberValueError,
+        r"fit: validation_split needs tensors/arrays or a map-style Dataset, not a DataLoader",
+    ),
     (dict(validation_split=1.0), EmberValueError, r"fit: validation_split must be in \[0, 1\)"),
-    (dict(validation_split=0.99), EmberValueError,
-     r"fit: validation_split=0.99 of 50 samples leaves no training samples"),
+    (
+        dict(validation_split=0.99),
+        EmberValueError,
+        r"fit: validation_split=0.99 of 50 samples leaves no training samples",
+    ),
+    (
+        dict(validation_split=1e-17),
+        EmberValueError,
+        r"fit: validation_split=1e-17 of 50 samples leaves no validation samples",
+    ),
     (dict(x="loader"), EmberValueError, r"fit: y must be None when x is a DataLoader"),
     (dict(batch_size=0), EmberValueError, r"fit: batch_size must be a positive integer, got 0"),
     (dict(verbose=3), EmberValueError, r"fit: verbose must be 'auto', 0, 1 or 2, got 3"),
-    (dict(epochs=2, initial_epoch=3), EmberValueError,
-     r"fit: need 0 <= initial_epoch <= epochs, got initial_epoch=3, epochs=2"),
+    (
+        dict(epochs=2, initial_epoch=3),
+        EmberValueError,
+        r"fit: need 0 <= initial_epoch <= epochs, got initial_epoch=3, epochs=2",
+    ),
     (dict(steps_per_epoch=0), EmberValueError, r"fit: steps must be a positive integer, got 0"),
-    (dict(validation_data=(1, 2, 3)), EmberValueError,
-     r"fit: validation_data must be \(x_val, y_val\), a DataLoader or a Dataset; got a tuple of "
-     r"3 items"),
-    (dict(x=np.zeros((0, 5)), y=np.zeros(0, np.int64)), ShapeError,
-     r"fit: x has no samples \(shape \(0, 5\)\)"),
+    (
+        dict(validation_data=(1, 2, 3)),
+        EmberValueError,
+        r"fit: validation_data must be \(x_val, y_val\), a DataLoader or a Dataset; got a tuple of "
+        r"3 items",
+    ),
+    (
+        dict(x=np.zeros((0, 5)), y=np.zeros(0, np.int64)),
+        ShapeError,
+        r"fit: x has no samples \(shape \(0, 5\)\)",
+    ),
     (dict(x=None), EmberValueError, r"fit: x is required"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("kwargs, exc, match", BAD_FIT)
@@ -402,9 +444,12 @@ def test_float_labels_in_a_dataset_are_caught_before_training():
     with pytest.raises(DTypeError, match="fit: loss 'sparse_categorical_crossentropy' expects"):
         model.fit(ds, verbose=0)
     model.compile("sgd", "categorical_crossentropy")
-    with pytest.raises(DTypeError, match=r"fit: loss 'categorical_crossentropy' expects float "
-                                         r"one-hot/probability labels of shape \(N, C\), got "
-                                         r"int64"):  # fmt: skip
+    with pytest.raises(
+        DTypeError,
+        match=r"fit: loss 'categorical_crossentropy' expects float "
+        r"one-hot/probability labels of shape \(N, C\), got "
+        r"int64",
+    ):
         model.fit(x, y, verbose=0)
     assert_same_weights(weights(model), before)
 
@@ -412,8 +457,11 @@ def test_float_labels_in_a_dataset_are_caught_before_training():
 def test_fit_before_compile_and_unknown_names():
     model = mlp()
     x, y = data()
-    with pytest.raises(EmberValueError, match=r"fit: Sequential is not compiled; call "
-                                              r"model.compile\(optimizer, loss, metrics\) first"):  # fmt: skip
+    with pytest.raises(
+        EmberValueError,
+        match=r"fit: Sequential is not compiled; call "
+        r"model.compile\(optimizer, loss, metrics\) first",
+    ):
         model.fit(x, y, verbose=0)
     with pytest.raises(EmberValueError, match="evaluate: Sequential is not compiled"):
         model.evaluate(x, y, verbose=0)
@@ -441,8 +489,11 @@ def test_batches_without_labels_and_odd_batches():
     with pytest.raises(EmberValueError, match=r"train_step: the batch has no labels"):
         model.fit(x, verbose=0)
     ds = TensorDataset(ember.tensor(x), ember.tensor(x), ember.tensor(x))
-    with pytest.raises(EmberValueError, match=r"train_step: expected batches \(x, y\), got a "
-                                              r"tuple of 3 items"):  # fmt: skip
+    with pytest.raises(
+        EmberValueError,
+        match=r"train_step: expected batches \(x, y\), got a "
+        r"tuple of 3 items",
+    ):
         model.fit(ds, verbose=0)
 
 
@@ -450,18 +501,29 @@ def test_batches_without_labels_and_odd_batches():
 
 
 def test_summary_counts_match_pytorch_and_leave_the_model_untouched():
-    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
-                          nn.Linear(4 * 6 * 6, 10))  # fmt: skip
-    tm = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.BatchNorm2d(4),
-                             torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(144, 10))  # fmt: skip
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 10)
+    )
+    tm = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3),
+        torch.nn.BatchNorm2d(4),
+        torch.nn.ReLU(),
+        torch.nn.Flatten(),
+        torch.nn.Linear(144, 10),
+    )
     model[4].bias.requires_grad_(False)
     state = ember.get_rng_state()
     text = model.summary(input_shape=(1, 8, 8), print_fn=None)
     rows = [line.split() for line in text.splitlines() if line.startswith(" ") and "(" in line]
     assert rows[0][:2] == ["Layer", "(type)"]
     layers = rows[1:]
-    assert [r[1] for r in layers] == ["(Conv2d)", "(BatchNorm2d)", "(ReLU)", "(Flatten)",
-                                      "(Linear)"]  # fmt: skip
+    assert [r[1] for r in layers] == [
+        "(Conv2d)",
+        "(BatchNorm2d)",
+        "(ReLU)",
+        "(Flatten)",
+        "(Linear)",
+    ]
     assert [int(r[-1]) for r in layers] == [sum(p.numel() for p in m.parameters()) for m in tm]
     assert " ".join(layers[0][2:-1]) == "(None, 4, 6, 6)"
     assert " ".join(layers[3][2:-1]) == "(None, 144)"

@@ -8,6 +8,7 @@ import numpy as np
 
 from ember.api.index_key import prefixed, split_key
 from ember.core.grad_mode import _enabled
+from ember.core.inplace import take_graph_position
 from ember.core.tensor import Tensor
 from ember.errors import AutogradError, DTypeError, ShapeError
 from ember.ops import index as P
@@ -181,4 +182,4 @@ def _setitem_graph(self, key, dims, arrays, value) -> None:
     res = P.index_put(self, value, *arrays, key=key, dims=dims, accumulate=False)
     # The graph node is res's; the storage is written in place (O(region)) so views see it.
     store(self, key, dims, arrays, value._data if isinstance(value, Tensor) else value)
-    self._node, self._rg, self._out_idx = res._node, res._rg, res._out_idx
+    take_graph_position(self, res)

@@ -48,19 +48,25 @@ def inplace(fn, name: str | None = None):
             )
         # The op sees a snapshot of the old value, so whatever it saves stays valid.
         old = _wrap(self._data.copy())
-        old_node = self._node
-        old._node, old._rg, old._out_idx = old_node, self._rg, self._out_idx
+        old._node, old._rg, old._out_idx = self._node, self._rg, self._out_idx
         result = fn(old, *args, **kwargs)
         write_into(self, result._data, name)
-        self._node, self._rg, self._out_idx = result._node, result._rg, result._out_idx
-        if old_node is not None and old_node.retained:
-            move_retained(self, old_node, old._out_idx)
-        if getattr(self, "_views", None):
-            rebase_views(self)
+        take_graph_position(self, result)
         return self
 
     method.__name__ = name
     return method
+
+
+def take_graph_position(t: Tensor, result: Tensor) -> None:
+    """After an in-place op whose out-of-place result is ``result``, ``t`` stands where
+    ``result`` stands in the graph; its retain_grad and its live views follow it."""
+    old_node, old_idx = t._node, t._out_idx
+    t._node, t._rg, t._out_idx = result._node, result._rg, result._out_idx
+    if old_node is not None and old_node.retained:
+        move_retained(t, old_node, old_idx)
+    if getattr(t, "_views", None):
+        rebase_views(t)
 
 
 def note_view(view: Tensor, src: Tensor, base: Tensor, op, attrs) -> None:

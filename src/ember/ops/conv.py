@@ -221,8 +221,11 @@ def conv2d(x, w, *b, stride, padding, dilation, groups):
             res = np.matmul(w.reshape(groups, o // groups, -1), cols)
             res = res.reshape(o, n, oh, ow).transpose(1, 0, 2, 3)
         out = np.empty((n, o, oh, ow), x.dtype)
-        bias = b[0][:, None, None] if b else np.zeros((), x.dtype)
-        parallel.run(lambda a, c: np.add(res[a:c], bias, out=out[a:c]), n, out.size)
+        if b:
+            bias = b[0][:, None, None]
+            parallel.run(lambda a, c: np.add(res[a:c], bias, out=out[a:c]), n, out.size)
+        else:
+            parallel.run(lambda a, c: np.copyto(out[a:c], res[a:c]), n, out.size)
     return out if out.dtype == dt else out.astype(dt)
 
 

@@ -87,8 +87,11 @@ class _Confusion(Metric):
         if self._binary:
             return float(self._score(tp[1:], pred[1:], true[1:])[0])
         if self.average == "micro":
-            return float(self._score(tp.sum(keepdims=True), pred.sum(keepdims=True),
-                                     true.sum(keepdims=True))[0])  # fmt: skip
+            return float(
+                self._score(
+                    tp.sum(keepdims=True), pred.sum(keepdims=True), true.sum(keepdims=True)
+                )[0]
+            )
         present = (pred + true) > 0
         scores = self._score(tp, pred, true)[present]
         if self.average == "weighted":

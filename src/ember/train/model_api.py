@@ -213,8 +213,13 @@ def fit(
         model, c, x, y, batch_size, shuffle, validation_split, validation_data, steps_per_epoch
     )
     _prepare(model, c, train)
-    params = {"epochs": epochs, "steps": train.steps, "verbose": verbose,
-              "batch_size": train.batch_size, "samples": train.samples}  # fmt: skip
+    params = {
+        "epochs": epochs,
+        "steps": train.steps,
+        "verbose": verbose,
+        "batch_size": train.batch_size,
+        "samples": train.samples,
+    }
     cbs, history = _callbacks(callbacks, verbose, model, params, history=True)
     modes = [(m, m.training) for m in model.modules()]
     try:
@@ -301,8 +306,13 @@ def evaluate(
         adapters.cast_floats(x, _param_dtype(model)), y, batch_size, False, steps, "evaluate"
     )
     _check_labels(c, src, "evaluate")
-    params = {"epochs": 1, "steps": src.steps, "verbose": verbose,
-              "batch_size": src.batch_size, "samples": src.samples}  # fmt: skip
+    params = {
+        "epochs": 1,
+        "steps": src.steps,
+        "verbose": verbose,
+        "batch_size": src.batch_size,
+        "samples": src.samples,
+    }
     cbs, _ = _callbacks(callbacks, verbose, model, params, history=False)
     logs = _run_test(model, c, src, cbs)
     if return_dict:
@@ -319,8 +329,13 @@ def predict(model, x, batch_size=32, verbose="auto", steps=None, callbacks=None)
     src = adapters.source(
         adapters.cast_floats(x, _param_dtype(model)), None, batch_size, False, steps, "predict"
     )
-    params = {"epochs": 1, "steps": src.steps, "verbose": verbose,
-              "batch_size": src.batch_size, "samples": src.samples}  # fmt: skip
+    params = {
+        "epochs": 1,
+        "steps": src.steps,
+        "verbose": verbose,
+        "batch_size": src.batch_size,
+        "samples": src.samples,
+    }
     cbs, _ = _callbacks(callbacks, verbose, model, params, history=False)
     modes = [(m, m.training) for m in model.modules()]
     model.eval()

@@ -158,14 +158,19 @@ def interpolate(
     if mode == "area":
         pool = adaptive_avg_pool1d if dim == 1 else adaptive_avg_pool2d
         return pool(input, tuple(out_sizes))
+    return _resample(input, out_sizes, scales, mode, bool(align_corners))
+
+
+def _resample(input, out_sizes, scales, mode, align_corners):
+    """One ``resample_axis`` per spatial axis whose size changes, the last axis first."""
     out = input
     opmath = np.dtype(np.float64 if input.dtype.name == "float64" else np.float32)
-    for k in reversed(range(dim)):
+    for k in reversed(range(len(out_sizes))):
         n_in, n_out = input.shape[2 + k], out_sizes[k]
         if n_in == n_out:
             continue  # PyTorch copies an axis whose size does not change
         if mode in ("linear", "bilinear"):
-            m = _linear_map(n_in, n_out, scales[k], bool(align_corners), opmath.str)
+            m = _linear_map(n_in, n_out, scales[k], align_corners, opmath.str)
         else:
             m = _nearest_map(n_in, n_out, scales[k], mode == "nearest-exact")
         out = P.resample_axis(out, axis=2 + k, **m)

@@ -1,8 +1,9 @@
 """``ProgressBar``: training progress on stdout.
 
-On a terminal (``verbose=1``) a tqdm bar per epoch is redrawn in place: step/total, elapsed
-and ETA, steps/s and samples/s, and the running loss and metrics. Otherwise (stdout is a file
-or a pipe, or ``verbose=2``) one clean line per epoch is printed when the epoch ends::
+On a terminal (``verbose=1``) a tqdm bar is redrawn in place during each epoch: step/total,
+elapsed and ETA, steps/s and samples/s, and the running loss and metrics; when the epoch ends
+it is replaced by the epoch's summary line. Otherwise (stdout is a file or a pipe, or
+``verbose=2``) only the summary line is printed, one clean line per epoch::
 
     Epoch 3/10 - 45/45 - 0.2s - 4.1ms/step - 7,710 samples/s - loss: 0.3121 - accuracy: 0.8890
 
@@ -127,7 +128,7 @@ class ProgressBar(Callback):
                 unit="step",
                 dynamic_ncols=True,
                 mininterval=0,
-                leave=True,
+                leave=False,
             )
 
     def _step(self, batch: int, logs) -> None:
@@ -153,12 +154,9 @@ class ProgressBar(Callback):
 
     def _finish(self, logs) -> None:
         now = perf_counter()
-        if self._bar is not None:
-            self._bar.set_postfix_str(self._postfix(now, logs), refresh=False)
-            self._bar.update(self._done - self._bar.n)
+        if self._bar is not None:  # the live bar gives way to the full (untruncated) line
             self._bar.close()
             self._bar = None
-            return
         elapsed = now - self._t0
         total = self._total if self._total is not None else self._done
         parts = [self._title, f"{self._done}/{total}", f"{elapsed:.1f}s"]

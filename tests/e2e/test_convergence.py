@@ -15,8 +15,12 @@ def _to_28(ds):
     return ember.data.TensorDataset(F.interpolate(x, size=(28, 28), mode="bilinear"), y)
 
 
-def _train(model, train, epochs, lr, batch_size):
-    opt = ember.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+def _train(model, train, epochs, lr, batch_size, adam=False):
+    if adam:
+        opt = ember.optim.Adam(model.parameters(), lr=lr)
+    else:
+        opt = ember.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    sched = ember.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
     loader = ember.data.DataLoader(train, batch_size, shuffle=True)
     for _ in range(epochs):
         model.train()
@@ -25,6 +29,7 @@ def _train(model, train, epochs, lr, batch_size):
             opt.zero_grad()
             loss.backward()
             opt.step()
+        sched.step()
 
 
 def _accuracy(model, test):
@@ -40,7 +45,7 @@ def test_lenet5_reaches_97_percent_on_digits():
     ember.manual_seed(0)
     train, test = _to_28(ember.datasets.digits("train")), _to_28(ember.datasets.digits("test"))
     model = lenet5(ember.nn)
-    _train(model, train, epochs=15, lr=0.05, batch_size=32)
+    _train(model, train, epochs=10, lr=2e-3, batch_size=32, adam=True)
     acc = _accuracy(model, test)
     assert acc >= 0.97, f"test accuracy {acc:.3f}"
 

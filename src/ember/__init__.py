@@ -14,7 +14,7 @@ _malloc.tune()  # large temporaries are reused instead of page-faulting (see emb
 
 # Importing dispatch installs the eager dispatcher into the op registry; importing the op
 # families registers their primitives; the api modules attach Tensor methods.
-from ember import autograd, data, datasets, models, nn, optim
+from ember import autograd, data, datasets, models, nn, optim, train
 from ember import dtypes as _dtypes
 from ember.api import return_types
 from ember.api._exports import *

@@ -473,3 +473,32 @@ def test_history_plot_png_size(tmp_path):
     assert mpimg.imread(path).shape[:2] == (40, 200)
     with pytest.raises(ValueError, match="History.plot: nothing to plot"):
         cb.History().plot(tmp_path / "empty.png")
+
+
+def test_auto_mode_reads_compiled_metric_directions():
+    def error_rate(y_pred, y_true):
+        return (y_pred.argmax(1) != y_true).float().mean()
+
+    model = nn.Linear(2, 2)
+    model.compile(
+        "sgd",
+        "cross_entropy",
+        metrics=[
+            "auc",
+            ember.train.metrics.MeanMetricWrapper(error_rate, direction="down"),
+            ember.train.metrics.MeanMetricWrapper(error_rate, name="unknown"),
+        ],
+    )
+    # val_auc goes up: 0.7 then 0.6 is a wait -> patience 1 stops at epoch 1
+    assert drive(cb.EarlyStopping("val_auc", patience=1), [0.7, 0.6, 0.8], "val_auc", model) == 2
+    # error_rate goes down: a falling curve never stops
+    assert (
+        drive(
+            cb.EarlyStopping("val_error_rate", patience=1), [0.5, 0.4, 0.3], "val_error_rate", model
+        )
+        == 3
+    )
+    es = cb.EarlyStopping("val_unknown")
+    es.set_model(model)
+    with pytest.raises(EmberValueError, match="cannot tell whether 'val_unknown' should be"):
+        es.on_train_begin()

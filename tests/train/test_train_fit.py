@@ -12,6 +12,7 @@ import ember.nn.functional as F
 from ember import nn
 from ember.data import DataLoader, TensorDataset
 from ember.errors import DTypeError, EmberValueError, ShapeError
+from ember.train import callbacks as cb
 from ember.train import losses
 
 
@@ -165,6 +166,20 @@ def test_validation_split_takes_the_last_fraction_before_shuffling():
     h3 = model3.fit(x, y, epochs=2, validation_data=loader, verbose=0, batch_size=8)
     assert sorted(h2.history) == ["loss", "lr", "val_loss"]
     assert len(h3.history["val_loss"]) == 2
+    # validation_data overrides validation_split (Keras): all 40 samples train, 5 steps
+    steps = []
+    spy = cb.LambdaCallback(on_train_batch_end=lambda batch, logs: steps.append(batch))
+    model3.fit(
+        x,
+        y,
+        epochs=1,
+        batch_size=8,
+        validation_split=0.5,
+        validation_data=(x, y),
+        verbose=0,
+        callbacks=[spy],
+    )
+    assert steps == [0, 1, 2, 3, 4]
 
 
 def test_predict_concatenates_in_eval_mode_and_modes_are_restored():

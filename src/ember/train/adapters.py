@@ -77,11 +77,19 @@ def array_source(x, y, batch_size, shuffle, steps=None, where="fit") -> Source:
     batch_size = _batch_size(batch_size, where)
 
     def make_iter():
-        order = default_generator.np.permutation(n) if shuffle else None
-        for i in range(0, n, batch_size):
-            idx = order[i : i + batch_size] if shuffle else slice(i, i + batch_size)
-            xb = _wrap(x[idx].copy() if not shuffle else x[idx])
-            yield (xb,) if y is None else (xb, _wrap(y[idx].copy() if not shuffle else y[idx]))
+        # Batches are copies (fancy indexing copies; slices are copied), so a layer working
+        # in place on its input cannot write into the caller's arrays.
+        if shuffle:
+            order = default_generator.np.permutation(n)
+            rows = (order[i : i + batch_size] for i in range(0, n, batch_size))
+        else:
+            rows = (slice(i, i + batch_size) for i in range(0, n, batch_size))
+        for idx in rows:
+            xb = x[idx] if shuffle else x[idx].copy()
+            if y is None:
+                yield (_wrap(xb),)
+            else:
+                yield (_wrap(xb), _wrap(y[idx] if shuffle else y[idx].copy()))
 
     probe = (x[0], None if y is None else y.dtype, None if y is None else y.ndim)
     return Source(make_iter, math.ceil(n / batch_size), n, batch_size, probe, steps)

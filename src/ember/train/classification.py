@@ -37,6 +37,8 @@ _AVERAGES = ("auto", "binary", "macro", "micro", "weighted")
 class _Confusion(Metric):
     """Per-class true-positive / predicted / actual counts, grown as classes appear."""
 
+    direction = "up"
+
     def __init__(self, name=None, average="auto", threshold=0.5, from_logits=False):
         if average not in _AVERAGES:
             raise EmberValueError(
@@ -171,6 +173,8 @@ class AUC(Metric):
     >>> m.result()
     0.75
     """
+
+    direction = "up"
 
     def __init__(self, name: str = "auc", from_logits: bool = False):
         self.from_logits = from_logits

@@ -140,12 +140,12 @@ def _fit_sources(model, c, x, y, batch_size, shuffle, validation_split, validati
     dtype = _param_dtype(model)
     x = adapters.cast_floats(x, dtype)
     val = None
-    if validation_split:
-        x, y, vx, vy = adapters.split(x, y, validation_split)
-        val = adapters.source(vx, vy, batch_size, False, None, "fit")
-    elif validation_data is not None:
+    if validation_data is not None:  # as in Keras, it overrides validation_split
         vx, vy = _validation_pair(validation_data)
         val = adapters.source(adapters.cast_floats(vx, dtype), vy, batch_size, False, None, "fit")
+    elif validation_split:
+        x, y, vx, vy = adapters.split(x, y, validation_split)
+        val = adapters.source(vx, vy, batch_size, False, None, "fit")
     train = adapters.source(x, y, batch_size, shuffle, steps, "fit")
     for src in (train, val):
         if src is not None:

@@ -37,7 +37,8 @@ def _np(x) -> np.ndarray:
 class Metric:
     """Base class: implement ``update_state(y_pred, y_true)``, ``result()``, ``reset_state()``.
 
-    ``direction`` is ``'up'`` when larger is better (callbacks in ``mode='auto'`` read it).
+    ``direction`` is ``'up'`` when larger is better, ``'down'`` when smaller is (callbacks in
+    ``mode='auto'`` read it; ``None``: unknown).
 
     >>> from ember.train.metrics import Metric
     >>> class Count(Metric):
@@ -51,7 +52,7 @@ class Metric:
     2.0
     """
 
-    direction = "up"
+    direction: str | None = None
 
     def __init__(self, name: str | None = None):
         self.name = name or _snake(type(self).__name__)
@@ -103,7 +104,8 @@ class MeanMetricWrapper(Metric):
     """A function ``fn(y_pred, y_true)`` (Tensors in) made into an exact streaming metric.
 
     A scalar result counts as the mean over the batch (weighted by the batch size); a result
-    with one value per sample is summed.
+    with one value per sample is summed. ``direction`` (``'up'``/``'down'``) tells callbacks
+    in ``mode='auto'`` which way is better; left ``None`` they ask for an explicit mode.
 
     >>> import ember
     >>> from ember.train.metrics import MeanMetricWrapper
@@ -114,7 +116,7 @@ class MeanMetricWrapper(Metric):
     ('err', 1.0)
     """
 
-    def __init__(self, fn, name: str | None = None, direction: str = "up"):
+    def __init__(self, fn, name: str | None = None, direction: str | None = None):
         self.fn = fn
         self.direction = direction
         super().__init__(name or getattr(fn, "__name__", "metric"))
@@ -231,6 +233,8 @@ class Accuracy(Metric):
     0.6667
     """
 
+    direction = "up"
+
     def __init__(self, name="accuracy", threshold=0.5, from_logits=False, binary=None):
         self.cut = logit_threshold(threshold, from_logits)
         self.binary = binary
@@ -266,6 +270,8 @@ class TopKAccuracy(Metric):
     >>> m.result()
     0.5
     """
+
+    direction = "up"
 
     def __init__(self, k: int = 5, name: str = "top_k_accuracy"):
         if k < 1:

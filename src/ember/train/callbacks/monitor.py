@@ -29,7 +29,7 @@ def maximize(monitor: str, mode: str, model, who: str) -> bool:
     name = monitor[4:] if monitor.startswith("val_") else monitor
     compiled = getattr(model, "__dict__", {}).get("compiled") if model is not None else None
     metric = compiled._by_name.get(name) if compiled is not None else None
-    if metric is not None:
+    if metric is not None and metric.direction in ("up", "down"):
         return metric.direction == "up"
     if name in _UP:
         return True

@@ -14,7 +14,7 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
 $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q -e ".[demo]"
 	touch $@
 
 $(STAMP): pyproject.toml | $(BIN)/python
@@ -27,7 +27,7 @@ data:
 		|| echo "note: could not install dataset-fashion-mnist; the demo falls back to digits"
 
 demo: $(VENV)/.installed-demo data
-	$(BIN)/python examples/demo.py
+	$(BIN)/ember demo
 
 test: $(STAMP) data
 	$(BIN)/ruff check src tests bench examples

@@ -28,7 +28,7 @@ MAX_LEN = 16
 
 def make_sentence(rng: np.random.Generator) -> tuple[list[str], int]:
     """One sentence and its label (1 positive, 0 negative)."""
-    words = list(rng.choice(FILLER, size=rng.integers(4, 9)))
+    chunks = [[str(w)] for w in rng.choice(FILLER, size=rng.integers(4, 9))]
     score = 0
     for _ in range(rng.choice([1, 3])):  # an odd count of sentiment words: never a tie
         positive = rng.random() < 0.5
@@ -37,10 +37,10 @@ def make_sentence(rng: np.random.Generator) -> tuple[list[str], int]:
         if rng.random() < 0.4:
             phrase.insert(0, str(rng.choice(NEGATORS)))
             sign = -sign
-        at = int(rng.integers(0, len(words) + 1))
-        words[at:at] = phrase
+        chunks.append(phrase)
         score += sign
-    return words[:MAX_LEN], int(score > 0)
+    order = rng.permutation(len(chunks))  # phrases move as a whole: "not" stays with its word
+    return [w for i in order for w in chunks[i]], int(score > 0)
 
 
 def encode(sentences: list[list[str]]) -> ember.Tensor:

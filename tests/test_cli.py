@@ -216,3 +216,21 @@ def test_demo_digits_are_upsampled_to_28x28():
 def test_demo_rejects_unknown_dataset():
     with pytest.raises(ValueError, match=r"demo: dataset must be 'auto', 'fashion-mnist' or"):
         ember.demo.load_data("cifar")
+
+
+def test_demo_without_matplotlib_or_tqdm_still_runs(tmp_path, monkeypatch, one_blas_thread, capsys):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    said = []
+    with pytest.raises(ImportError):
+        import matplotlib  # noqa: F401  (the block works)
+    result = ember.demo.run(
+        quick=True, epochs=1, out=str(tmp_path), verbose=1, say=said.append, dataset="digits"
+    )
+    assert "Epoch 1/1" in capsys.readouterr().out  # the progress report, without tqdm
+    assert result["paths"]["plot"] is None
+    assert not (tmp_path / "history.png").exists()
+    assert any(
+        s.startswith("note: no history plot") and "pip install matplotlib" in s for s in said
+    )
+    assert result["reloaded_accuracy"] == result["test_accuracy"]

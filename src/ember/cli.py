@@ -1,8 +1,8 @@
 """The ``ember`` command (also ``python -m ember``): ``ember info`` and ``ember demo``.
 
->>> from ember.cli import main
->>> main(["--version"])  # doctest: +SKIP
-ember 0.1.0
+>>> args = build_parser().parse_args(["demo", "--quick", "--out", "runs/demo"])
+>>> args.quick, args.out, args.epochs
+(True, 'runs/demo', None)
 >>> info = collect_info()
 >>> sorted(info)[:3]
 ['blas', 'cpus', 'ember']

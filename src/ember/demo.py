@@ -124,8 +124,28 @@ def run(
         "plot": os.path.join(out, "history.png"),
         "csv": os.path.join(out, "history.csv"),
     }
+    if tensorboard:
+        paths["tensorboard"] = os.path.join(out, "logs")
 
     ember.manual_seed(seed)
+    model, history, train_time = _train(train, epochs, batch_size, paths, verbose, say)
+    _, accuracy = model.evaluate(*test, batch_size=500, verbose=verbose)
+    say(f"test accuracy: {accuracy:.4f}  (training took {train_time:.1f} s)")
+    _show_predictions(model, test, classes, say)
+    paths["plot"] = _plot(history, paths["plot"], say)
+    reloaded = _reload(paths["checkpoint"], test, accuracy, say)
+
+    say("outputs: " + ", ".join(p for p in paths.values() if p))
+    if tensorboard:
+        say(f"view the TensorBoard logs with: tensorboard --logdir {paths['tensorboard']}")
+    total = time.perf_counter() - start
+    say(f"done in {total:.1f} s")
+    return {"dataset": name, "test_accuracy": accuracy, "reloaded_accuracy": reloaded,
+            "history": history.history, "paths": paths, "train_seconds": train_time,
+            "total_seconds": total}  # fmt: skip
+
+
+def _train(train, epochs, batch_size, paths, verbose, say):
     model = _compiled_lenet5()
     if verbose:
         model.summary(input_shape=tuple(train[0].shape[1:]), print_fn=say)
@@ -133,39 +153,28 @@ def run(
         CSVLogger(paths["csv"]),
         ModelCheckpoint(paths["checkpoint"], save_weights_only=True),  # the last epoch's weights
     ]
-    if tensorboard:
-        paths["tensorboard"] = os.path.join(out, "logs")
+    if "tensorboard" in paths:
         callbacks.append(TensorBoard(paths["tensorboard"], histogram_freq=1))
     t0 = time.perf_counter()
     history = model.fit(
         *train, batch_size=batch_size, epochs=epochs, validation_split=0.1,
         callbacks=callbacks, verbose=verbose,
     )  # fmt: skip
-    train_time = time.perf_counter() - t0
-    _, accuracy = model.evaluate(*test, batch_size=500, verbose=verbose)
-    say(f"test accuracy: {accuracy:.4f}  (training took {train_time:.1f} s)")
-    _show_predictions(model, test, classes, say)
+    return model, history, time.perf_counter() - t0
 
-    paths["plot"] = _plot(history, paths["plot"], say)
 
+def _reload(checkpoint: str, test, accuracy: float, say) -> float:
+    """Load the checkpoint into a freshly built LeNet-5; it must score exactly the same."""
     fresh = _compiled_lenet5()
-    fresh.load_state_dict(ember.load(paths["checkpoint"]))
+    fresh.load_state_dict(ember.load(checkpoint))
     _, reloaded = fresh.evaluate(*test, batch_size=500, verbose=0)
     same = "the same" if reloaded == accuracy else "DIFFERENT"
-    say(f"reloaded {paths['checkpoint']} into a fresh LeNet-5: test accuracy {reloaded:.4f} "
-        f"({same})")  # fmt: skip
+    say(f"reloaded {checkpoint} into a fresh LeNet-5: test accuracy {reloaded:.4f} ({same})")
     if reloaded != accuracy:
         raise ember.EmberError(
             f"demo: the reloaded checkpoint scores {reloaded}, the trained model {accuracy}"
         )
-    say("outputs: " + ", ".join(p for p in paths.values() if p))
-    total = time.perf_counter() - start
-    if tensorboard:
-        say(f"view the TensorBoard logs with: tensorboard --logdir {paths['tensorboard']}")
-    say(f"done in {total:.1f} s")
-    return {"dataset": name, "test_accuracy": accuracy, "reloaded_accuracy": reloaded,
-            "history": history.history, "paths": paths, "train_seconds": train_time,
-            "total_seconds": total}  # fmt: skip
+    return reloaded
 
 
 def _show_predictions(model, test, classes, say, n: int = 6) -> None:

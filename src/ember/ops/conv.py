@@ -10,8 +10,10 @@ The im2col buffer has layout ``(groups, C/groups * kh * kw, N * OH * OW)``: a co
 one GEMM (one batched call over the groups), oriented so that the long N * OH * OW dimension
 leads, which OpenBLAS runs faster. col2im adds the columns back one kernel offset at a time;
 with a horizontal stride of 1 it works in a "wide" layout (rows as long as the padded input),
-so that each offset is one long contiguous run. float16 is computed in float32 (NumPy has no
-float16 GEMM) and rounded back.
+so that each offset is one long contiguous run. On narrow images the input gradient skips
+col2im altogether (``_input_grad_rows``: one GEMM per kernel row against a banded matrix).
+Copies and col2im split the batch over threads (``ember.ops.parallel``). float16 is computed
+in float32 (NumPy has no float16 GEMM) and rounded back.
 
 Padding is ``(top, bottom, left, right)``; a negative bottom/right (used by the VJPs) means the
 last rows/columns of the input are not read.
@@ -161,6 +163,38 @@ def col2im(cols, xshape, kh, kw, oh, ow, wc, stride, pt, pl, dilation):
     return img[:, :, pt : pt + h, pl : pl + w]
 
 
+# The row formulation of the input gradient (below) does up to this many times the
+# multiply-adds of im2col's, in exchange for no col2im; 0 turns it off.
+ROWS_MAX_RATIO = [3.0]
+_ROWS_MAX_MATRIX = 1 << 21
+
+
+def _rows_pay(o, c, kw, ow, wb, kh) -> bool:
+    """Whether the row formulation is cheaper: narrow images, where col2im dominates."""
+    return wb <= ROWS_MAX_RATIO[0] * kw and kh * o * ow * c * wb <= _ROWS_MAX_MATRIX
+
+
+def _input_grad_rows(g, w, size, stride, padding, dilation):
+    """The input gradient as kh GEMMs, one per kernel row: a kernel row acts on an image row
+    as a banded (O * OW, C * Wb) matrix, and the kh products add into shifted rows. For
+    narrow images this beats GEMM + col2im (kh row adds instead of kh * kw strided ones)."""
+    n, o, oh, ow = g.shape
+    c, kh, kw = w.shape[1:]
+    (sh, sw), (dh, dw), (pt, pl), (h, wd) = stride, dilation, padding, size
+    hb, wb = max(_need(oh, kh, sh, dh), pt + h), max(_need(ow, kw, sw, dw), pl + wd)
+    rows = np.ascontiguousarray(g.transpose(0, 2, 1, 3)).reshape(n * oh, o * ow)
+    band = np.zeros((kh, o, ow, c, wb), g.dtype)
+    q = np.arange(ow)
+    for j in range(kw):
+        band[:, :, q, :, q * sw + j * dw] = w[:, :, :, j].transpose(2, 0, 1)
+    img = np.zeros((n, hb, c * wb), g.dtype)
+    for i in range(kh):
+        part = np.matmul(rows, band[i].reshape(o * ow, c * wb)).reshape(n, oh, c * wb)
+        img[:, i * dh : i * dh + sh * (oh - 1) + 1 : sh] += part
+    img = img.reshape(n, hb, c, wb)[:, pt : pt + h, :, pl : pl + wd]
+    return np.ascontiguousarray(img.transpose(0, 2, 1, 3))
+
+
 def _grad_columns(g, wc, groups):
     """The output gradient as ``(groups, O/groups, N * oh * wc)``, zero in the wide columns."""
     n, o, oh, ow = g.shape
@@ -280,6 +314,10 @@ def conv2d_input_grad(g, w, *, size, stride, padding, dilation, groups):
     kh, kw = w.shape[2:]
     if _is_pointwise((kh, kw), stride, padding, groups) and tuple(size) == (oh, ow):
         res = np.matmul(w.reshape(o, -1).T, g.reshape(n, o, oh * ow)).reshape(xshape)
+        return res if res.dtype == dt else res.astype(dt)
+    wb = max(_need(ow, kw, stride[1], dilation[1]), padding[1] + size[1])
+    if groups == 1 and _rows_pay(o, w.shape[1], kw, ow, wb, kh):
+        res = _input_grad_rows(g, w, size, stride, padding, dilation)
         return res if res.dtype == dt else res.astype(dt)
     wb = _need(ow, kw, stride[1], dilation[1])
     wc = wb if _wide(stride[1], ow, wb) else ow

@@ -14,6 +14,7 @@ np.float64(6.0)
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -24,6 +25,7 @@ THREADS = [min(os.cpu_count() or 1, 8)]
 MIN_WORK = [1 << 16]
 
 _pool: list = [None]
+_inside = threading.local()
 
 
 def _reset_after_fork() -> None:
@@ -34,19 +36,24 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reset_after_fork)
 
 
+def _in_worker(fn, a, b):
+    _inside.worker = True
+    fn(a, b)
+
+
 def run(fn, n: int, work: int) -> None:
     """Call ``fn(start, stop)`` over a split of ``range(n)``: on ``THREADS`` threads when the
     job touches at least ``MIN_WORK`` elements, else once inline. ``fn`` must write only its
     own slice."""
     t = min(THREADS[0], n)
-    if t <= 1 or work < MIN_WORK[0]:
-        fn(0, n)
+    if t <= 1 or work < MIN_WORK[0] or getattr(_inside, "worker", False):
+        fn(0, n)  # small, serial, or nested in a worker (which must not wait on the pool)
         return
     if _pool[0] is None or _pool[0][1] != THREADS[0]:
         workers = THREADS[0] - 1
         _pool[0] = (ThreadPoolExecutor(workers, thread_name_prefix="ember"), THREADS[0])
     bounds = [n * k // t for k in range(t + 1)]
-    futures = [_pool[0][0].submit(fn, bounds[k], bounds[k + 1]) for k in range(1, t)]
+    futures = [_pool[0][0].submit(_in_worker, fn, bounds[k], bounds[k + 1]) for k in range(1, t)]
     try:
         fn(bounds[0], bounds[1])  # the calling thread takes the first share
     finally:
@@ -60,12 +67,10 @@ def split(fn, n: int, work: int, *arrays):
     t = min(THREADS[0], n)
     if t <= 1 or work < MIN_WORK[0]:
         return fn(*arrays)
-    bounds = [n * k // t for k in range(t + 1)]
-    results = [None] * t
+    results = {}
 
     def part(a, b):
-        k = bounds.index(a)
-        results[k] = fn(*(x[a:b] for x in arrays))
+        results[a] = fn(*(x[a:b] for x in arrays))
 
     run(part, n, work)
-    return np.concatenate(results)
+    return np.concatenate([results[a] for a in sorted(results)])

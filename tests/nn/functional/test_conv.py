@@ -358,13 +358,17 @@ def test_conv_transpose_errors():
     )
 
 
-@pytest.fixture
-def threaded(monkeypatch):
-    """Force the batch-split (multi-threaded) kernels on, whatever the sizes."""
-    from ember.ops import parallel
+@pytest.fixture(params=["threads", "col2im", "threads+col2im"])
+def kernels(request, monkeypatch):
+    """Force the batch-split (multi-threaded) kernels on whatever the sizes, and/or the
+    GEMM + col2im input gradient instead of the row formulation small images get."""
+    from ember.ops import conv, parallel
 
-    monkeypatch.setattr(parallel, "THREADS", [3])
-    monkeypatch.setattr(parallel, "MIN_WORK", [0])
+    if "threads" in request.param:
+        monkeypatch.setattr(parallel, "THREADS", [3])
+        monkeypatch.setattr(parallel, "MIN_WORK", [0])
+    if "col2im" in request.param:
+        monkeypatch.setattr(conv, "ROWS_MAX_RATIO", [0.0])
 
 
 THREADED = [
@@ -402,5 +406,5 @@ THREADED = [
 
 
 @pytest.mark.parametrize("case, dtype", params(THREADED))
-def test_threaded_kernels(case, dtype, threaded):
+def test_kernel_variants(case, dtype, kernels):
     run_case(case, dtype)

@@ -13,6 +13,8 @@ from ember.ops.registry import OPS, primitive
 
 def infer_shape(numel: int, shape) -> tuple:
     """Resolve one -1 in ``shape`` against ``numel`` elements, or raise a ShapeError."""
+    if shape.__class__ is tuple and -1 not in shape and math.prod(shape) == numel:
+        return shape  # the common case, checked cheaply (ints only: prod of others differs)
     shape = tuple(int(s) for s in shape)
     if shape.count(-1) > 1:
         raise ShapeError(f"only one dimension can be inferred, got shape {shape}")

@@ -75,7 +75,9 @@ def _nonempty_reduce_shape(x, *, axis, keepdims, **_):
 @primitive("sum", shape=rules.reduce_shape, dtype=_int_to_int64, save="meta")
 def sum_(x, *, axis, keepdims):
     """Sum over ``axis`` (a tuple); integer and bool inputs sum to int64, as in PyTorch."""
-    return np.sum(x, axis=axis, keepdims=keepdims, dtype=np.int64 if x.dtype.kind in "bi" else None)
+    # the ufunc's reduce directly: np.sum's Python wrapper costs more than a tiny sum itself
+    dtype = np.int64 if x.dtype.kind in "bi" else None
+    return np.add.reduce(x, axis=axis, dtype=dtype, keepdims=keepdims)
 
 
 @sum_.defvjp

@@ -130,3 +130,11 @@ def test_unknown_dtype_code(tmp_path):
     safetensors.numpy.save_file({"x": np.zeros(2, np.uint16)}, str(path))
     with pytest.raises(ember.CheckpointError, match=r"tensor 'x': unsupported dtype 'U16'"):
         st.read(path)
+
+
+def test_written_files_get_normal_permissions(tmp_path):
+    path = tmp_path / "p.safetensors"
+    ember.save({"w": ember.ones(1)}, path)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask

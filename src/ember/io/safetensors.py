@@ -74,6 +74,10 @@ def atomic_write(path, chunks) -> None:
                 f.write(c.data if isinstance(c, np.ndarray) else c)
             f.flush()
             os.fsync(f.fileno())
+        # mkstemp makes the file private (0600): give it the permissions open() would
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

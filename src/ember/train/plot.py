@@ -43,6 +43,7 @@ def plot_history(history, path, dpi: int = 100, panel_size=(4.0, 3.0)) -> str:
     # A bare Figure renders through Agg without pyplot: no display needed, and the user's
     # pyplot backend is left alone.
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     logs = history.history
     names = panels(logs)
@@ -58,6 +59,7 @@ def plot_history(history, path, dpi: int = 100, panel_size=(4.0, 3.0)) -> str:
                 ax.plot(epochs[-len(values) :], values, style, marker="o", ms=3, label=label)
         ax.set_title(name)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         if name == "lr":
             ax.set_yscale("log")
         ax.grid(alpha=0.3)

@@ -1,8 +1,6 @@
 """Loss functions against PyTorch: values, dtypes, gradients (input and target), gradcheck and
 gradgradcheck, and every error path."""
 
-import re
-
 import numpy as np
 import pytest
 import torch
@@ -13,33 +11,7 @@ import ember.nn.functional as F
 from ember.errors import EmberValueError
 from ember.testing.optest import OpCase, params, run_case
 
-
-def _u(rng, lo, hi, shape):
-    return np.asarray(rng.uniform(lo, hi, shape))  # arrays even for shape ()
-
-
-def _n(rng, shape):
-    return np.asarray(rng.standard_normal(shape))
-
-
-def _i(rng, lo, hi, shape):
-    return np.asarray(rng.integers(lo, hi, shape))
-
-
-def _c(rng, options, shape):
-    return np.asarray(rng.choice(options, shape))
-
-
-def _trim(cases):
-    """Every case runs in float64 (with gradcheck); float32 skips the 'sum' cases and float16
-    runs only the 'mean' ones, to keep the suite fast."""
-    for c in cases:
-        if re.search(r"-sum(-|$)", c.name):
-            c.dtypes = ("float64",)
-        elif re.search(r"-none(-|$)", c.name):
-            c.dtypes = tuple(d for d in c.dtypes if d != "float16")
-    return cases
-
+from .loss_helpers import _i, _n, _trim, _u
 
 pytestmark = pytest.mark.filterwarnings("ignore:size_average and reduce args:UserWarning")
 

@@ -31,18 +31,23 @@ def mlp(nn=None, sizes=(784, 256, 128, 10)):
     return nn.Sequential(*layers)
 
 
-def lenet5(nn=None, num_classes=10):
-    """LeNet-5 for 1x28x28 images (ReLU and max-pooling, as it is trained today)."""
+def lenet5(nn=None, num_classes=10, padding=0):
+    """LeNet-5 for 1x28x28 images (ReLU and max-pooling, as it is trained today).
+
+    ``padding=2`` is LeCun's original layout (the 28x28 image padded to 32x32, 16x5x5
+    features before the classifier); the default feeds the 28x28 image as it is (16x4x4).
+    """
     nn = _default_nn(nn)
+    features = 16 * (4 + padding // 2) ** 2
     return nn.Sequential(
-        nn.Conv2d(1, 6, 5),
+        nn.Conv2d(1, 6, 5, padding=padding),
         nn.ReLU(),
         nn.MaxPool2d(2),
         nn.Conv2d(6, 16, 5),
         nn.ReLU(),
         nn.MaxPool2d(2),
         nn.Flatten(),
-        nn.Linear(256, 120),
+        nn.Linear(features, 120),
         nn.ReLU(),
         nn.Linear(120, 84),
         nn.ReLU(),

@@ -50,10 +50,9 @@ def test_lenet5_reaches_97_percent_on_digits():
 
 
 @pytest.mark.slow
-def test_lenet5_learns_fashion_mnist_in_two_epochs():
-    """Two epochs of Adam with a one-cycle schedule on normalised inputs. Measured: 88.0%
-    test accuracy (issue 3 asks for 89%: not reached yet, see the issue note); the bar here
-    is what is reliably reached today."""
+def test_lenet5_reaches_89_percent_on_fashion_mnist_in_two_epochs():
+    """LeCun's LeNet-5 (28x28 padded to 32x32), two epochs of Adam with a one-cycle schedule
+    and label smoothing on normalised inputs (measured: 89.4%)."""
     ember.manual_seed(0)
 
     def normalised(ds):
@@ -62,17 +61,17 @@ def test_lenet5_learns_fashion_mnist_in_two_epochs():
 
     train = normalised(ember.datasets.fashion_mnist("train"))
     test = normalised(ember.datasets.fashion_mnist("test"))
-    model = lenet5(ember.nn)
-    opt = ember.optim.Adam(model.parameters(), lr=2e-3)
+    model = ember.models.lenet5(padding=2)
+    opt = ember.optim.Adam(model.parameters(), lr=4e-3)
     loader = ember.data.DataLoader(train, 32, shuffle=True)
-    sched = ember.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=2 * len(loader))
+    sched = ember.optim.lr_scheduler.OneCycleLR(opt, max_lr=4e-3, total_steps=2 * len(loader))
     for _ in range(2):
         model.train()
         for x, y in loader:
-            loss = F.cross_entropy(model(x), y)
+            loss = F.cross_entropy(model(x), y, label_smoothing=0.1)
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
     acc = _accuracy(model, test)
-    assert acc >= 0.87, f"test accuracy {acc:.3f}"
+    assert acc >= 0.89, f"test accuracy {acc:.3f}"

@@ -21,6 +21,7 @@ import numpy as np
 import ember
 import ember.nn as nn
 import ember.nn.functional as F
+from ember import models
 from ember.datasets import DatasetError
 from ember.train.callbacks import CSVLogger, ModelCheckpoint, TensorBoard
 
@@ -29,21 +30,8 @@ FASHION_INSTALL = "sudo apt-get install dataset-fashion-mnist"
 
 
 def lenet5() -> nn.Sequential:
-    """LeNet-5 for 1x28x28 images and 10 classes (ReLU and max-pooling, as usually built today)."""
-    return nn.Sequential(
-        nn.Conv2d(1, 6, 5, padding=2),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 5),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(16 * 5 * 5, 120),
-        nn.ReLU(),
-        nn.Linear(120, 84),
-        nn.ReLU(),
-        nn.Linear(84, 10),
-    )
+    """LeCun's LeNet-5 (28x28 padded to 32x32): the shared ``ember.models`` definition."""
+    return models.lenet5(padding=2)
 
 
 def load_data(dataset: str = "auto", say=print):

@@ -18,6 +18,7 @@ from ember import autograd, data, datasets, models, nn, optim, train
 from ember import dtypes as _dtypes
 from ember.api import return_types
 from ember.api._exports import *
+from ember.compiler import compile, config
 from ember.core import dispatch as _dispatch
 from ember.core.creation import (
     arange,

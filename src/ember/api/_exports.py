@@ -1,5 +1,6 @@
 """The public functions of every ``ember.api`` module, re-exported as ``ember.<name>``."""
 
+from ember.api import fill as _fill  # noqa: F401 - registers copy_, zero_, fill_
 from ember.api.arith import *  # noqa: F403
 from ember.api.convert import clone, contiguous, to  # noqa: F401
 from ember.api.elementwise import *  # noqa: F403

@@ -20,7 +20,7 @@ import weakref
 
 import numpy as np
 
-from ember.core import grad_mode
+from ember.core import grad_mode, trace_hooks
 from ember.core.engine import Engine
 from ember.core.tensor import Tensor, _wrap
 from ember.errors import AutogradError, ShapeError
@@ -245,7 +245,12 @@ def _root_grad(where: str, t: Tensor, g, i: int, tensor_mode: bool):
                 f"{i} has shape {tuple(t.shape)}; pass a gradient of that shape"
             )
         arr = np.ones(t._data.shape, t._data.dtype)
-        return _wrap(arr) if tensor_mode else arr
+        if not tensor_mode:
+            return arr
+        seed = _wrap(arr)
+        if trace_hooks.tracer[0] is not None:
+            trace_hooks.tracer[0].constant(seed)
+        return seed
     if not isinstance(g, Tensor):
         g = _wrap(np.asarray(g, dtype=t._data.dtype))
     if g.shape != t.shape:
@@ -264,12 +269,17 @@ def _run(
         raise AutogradError(f"{where}: got {len(root_grads)} gradients for {len(roots)} tensors")
     if retain_graph is None:
         retain_graph = create_graph
-    tensor_mode = bool(create_graph)
+    # While a graph is being traced, VJPs run on Tensors (recording no autograd graph unless
+    # create_graph) so that the tracer sees the whole backward pass.
+    tracer = trace_hooks.tracer[0]
+    tensor_mode = bool(create_graph) or tracer is not None
+    if tracer is not None:
+        tracer.ran_backward = True
     grads = [
         _root_grad(where, t, g, i, tensor_mode) for i, (t, g) in enumerate(zip(roots, root_grads))
     ]
     prev = (grad_mode._grad[0], grad_mode._inference[0])
-    grad_mode._set(tensor_mode, False)  # VJPs record a graph only for create_graph
+    grad_mode._set(bool(create_graph), False)  # VJPs record a graph only for create_graph
     try:
         engine = Engine(tensor_mode, retain_graph, capture, leaves, accumulate)
         engine.run(roots, grads, prune=leaves is not None)

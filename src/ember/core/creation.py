@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ember import dtypes as D
+from ember.core import trace_hooks
 from ember.core.tensor import Tensor, _wrap
 from ember.errors import DTypeError, EmberValueError, ShapeError
 
@@ -104,6 +105,8 @@ def _finish(arr: np.ndarray, requires_grad: bool) -> Tensor:
     t = _wrap(arr)
     if requires_grad:
         t.requires_grad = True
+    if trace_hooks.tracer[0] is not None:
+        trace_hooks.tracer[0].constant(t)  # made inside compiled code: a graph constant
     return t
 
 

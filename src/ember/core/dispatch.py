@@ -16,6 +16,7 @@ from ember.core.autograd import Node
 from ember.core.grad_mode import _enabled
 from ember.core.inplace import note_view
 from ember.core.tensor import Tensor, _wrap
+from ember.core.trace_hooks import tracer as _tracer
 from ember.errors import DTypeError, EmberError, EmberIndexError, ShapeError
 from ember.ops import registry
 from ember.ops.registry import Meta
@@ -57,6 +58,8 @@ def apply(op, args, attrs):
             note_view(t, src, base, op, attrs)  # so an in-place op on base can rebase t
     if rg and _enabled[0] and op.vjp is not None:
         _record(op, t, args, attrs)
+    if _tracer[0] is not None:
+        _tracer[0].record(op, args, attrs, t)
     return t
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ember.core import anomaly
+from ember.core import anomaly, trace_hooks
 from ember.core.tensor import Tensor, _wrap
 from ember.errors import AutogradError
 from ember.ops import registry
@@ -254,6 +254,8 @@ class Engine:
             self.to_grad(t, g)
 
     def to_grad(self, t: Tensor, g):
+        if trace_hooks.tracer[0] is not None:
+            trace_hooks.tracer[0].read_grad(t)  # an existing .grad becomes a graph input
         cur = t._grad
         if self.tensor_mode:
             if cur is not None:

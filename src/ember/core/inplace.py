@@ -22,6 +22,7 @@ from ember import dtypes as D
 from ember.core.autograd import move_retained
 from ember.core.grad_mode import _enabled
 from ember.core.tensor import Tensor, _wrap
+from ember.core.trace_hooks import tracer as _tracer
 from ember.errors import AutogradError, DTypeError, ShapeError
 
 
@@ -123,5 +124,7 @@ def write_into(t: Tensor, value: np.ndarray, name: str) -> None:
             f"{name}: the tensor is a broadcast (expanded) view; more than one element refers "
             "to the same memory, so it cannot be written in place; clone() it first"
         )
+    if _tracer[0] is not None:
+        _tracer[0].mutate(t, value, name)
     np.copyto(dst, value, casting="unsafe")
     t._vc[0] += 1

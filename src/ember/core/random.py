@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ember import dtypes as D
+from ember.core import trace_hooks
 from ember.core.creation import _finish, _float_or, _size
 from ember.core.tensor import Tensor
 from ember.errors import DTypeError, EmberValueError, ShapeError
@@ -83,6 +84,12 @@ def set_rng_state(state: dict) -> None:
 
 
 def _gen(generator) -> np.random.Generator:
+    if trace_hooks.tracer[0] is not None:
+        trace_hooks.value_read[0](
+            "random",
+            "drawing random numbers inside a compiled function would bake one draw into the "
+            "graph; draw them outside and pass them in as an argument",
+        )
     return (generator or default_generator).np
 
 

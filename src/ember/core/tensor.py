@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from ember import dtypes as D
+from ember.core.trace_hooks import tracer as _tracer
+from ember.core.trace_hooks import value_read as _value_read
 from ember.errors import AutogradError, DTypeError, EmberIndexError, ShapeError
 
 _new = object.__new__
@@ -156,6 +158,8 @@ class Tensor:
 
     @property
     def grad(self):
+        if _tracer[0] is not None:
+            _tracer[0].read_grad(self)
         return self._grad
 
     @grad.setter
@@ -260,6 +264,8 @@ class Tensor:
                 "numpy: can't call numpy() on a tensor that requires grad; use "
                 "tensor.detach().numpy() instead"
             )
+        if _value_read[0] is not None:
+            _value_read[0]("numpy")
         return self._data
 
     def __array__(self, dtype=None, copy=None):
@@ -283,6 +289,8 @@ class Tensor:
         return _scalar(self, "item")
 
     def tolist(self):
+        if _value_read[0] is not None:
+            _value_read[0]("tolist")
         return self._data.tolist()
 
     def __float__(self) -> float:
@@ -292,6 +300,8 @@ class Tensor:
         return int(_scalar(self, "int"))
 
     def __index__(self) -> int:
+        if _value_read[0] is not None:
+            _value_read[0]("index")
         if self._data.dtype.kind not in "iu" or self._data.size != 1:
             raise DTypeError(
                 f"index: only integer tensors of a single element can be converted to an index "
@@ -300,6 +310,8 @@ class Tensor:
         return int(self._data.reshape(()).item())
 
     def __bool__(self) -> bool:
+        if _value_read[0] is not None:
+            _value_read[0]("bool")
         if self._data.size != 1:
             raise ShapeError(
                 f"bool: the truth value of a tensor with {self._data.size} elements is "
@@ -342,6 +354,8 @@ class Tensor:
 
 
 def _scalar(t: Tensor, name: str):
+    if _value_read[0] is not None:
+        _value_read[0](name)
     if t._data.size != 1:
         raise ShapeError(
             f"{name}: only one-element tensors can be converted to Python scalars; got "

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
-
+from ember.optim import _math as M
 from ember.optim.optimizer import Optimizer
 
 
@@ -53,10 +50,10 @@ class Adam(Optimizer):
         lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
         if not state:
             state["step"] = 0.0
-            state["exp_avg"] = np.zeros_like(param)
-            state["exp_avg_sq"] = np.zeros_like(param)
+            state["exp_avg"] = M.zeros_like(param)
+            state["exp_avg_sq"] = M.zeros_like(param)
             if group["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros_like(param)
+                state["max_exp_avg_sq"] = M.zeros_like(param)
         state["step"] += 1
         step = state["step"]
         if wd != 0:
@@ -69,11 +66,11 @@ class Adam(Optimizer):
         v *= b2
         v += (1 - b2) * (grad * grad)
         step_size = lr / (1 - b1**step)
-        bc2_sqrt = math.sqrt(1 - b2**step)
+        bc2_sqrt = M.sqrt(1 - b2**step)
         if group["amsgrad"]:
-            np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+            M.maximum_into(state["max_exp_avg_sq"], v)
             v = state["max_exp_avg_sq"]
-        denom = np.sqrt(v)
+        denom = M.sqrt(v)
         denom /= bc2_sqrt
         denom += eps
         param -= step_size * (m / denom)

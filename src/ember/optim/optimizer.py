@@ -11,6 +11,7 @@ import copy
 
 import numpy as np
 
+from ember.core import trace_hooks
 from ember.core.tensor import Tensor, _wrap
 from ember.errors import EmberError
 
@@ -53,12 +54,18 @@ class Optimizer:
             raise ValueError(f"{type(self).__name__}: invalid learning rate {group['lr']}")
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        tracer = trace_hooks.tracer[0]
         for g in self.param_groups:
             for p in g["params"]:
+                if tracer is not None:
+                    tracer.read_grad(p)
+                    tracer.touch(p)
                 if p._grad is None:
                     continue
                 if set_to_none:
                     p._grad = None
+                elif tracer is not None:
+                    p._grad.zero_()
                 else:
                     p._grad._data[...] = 0
 
@@ -70,6 +77,12 @@ class Optimizer:
 
             with enable_grad():
                 loss = closure()
+        tracer = trace_hooks.tracer[0]
+        if tracer is not None:
+            from ember.optim.traced import traced_step
+
+            traced_step(self, tracer)
+            return loss
         for group in self.param_groups:
             for p in group["params"]:
                 if p._grad is None:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-
+from ember.optim import _math as M
 from ember.optim.optimizer import Optimizer
 
 
@@ -39,11 +38,11 @@ class RMSprop(Optimizer):
         alpha, eps, momentum = group["alpha"], group["eps"], group["momentum"]
         if not state:
             state["step"] = 0.0
-            state["square_avg"] = np.zeros_like(param)
+            state["square_avg"] = M.zeros_like(param)
             if momentum > 0:
-                state["momentum_buffer"] = np.zeros_like(param)
+                state["momentum_buffer"] = M.zeros_like(param)
             if group["centered"]:
-                state["grad_avg"] = np.zeros_like(param)
+                state["grad_avg"] = M.zeros_like(param)
         state["step"] += 1
         if group["weight_decay"] != 0:
             grad = grad + group["weight_decay"] * param
@@ -53,9 +52,9 @@ class RMSprop(Optimizer):
         if group["centered"]:
             ga = state["grad_avg"]
             ga += (1 - alpha) * (grad - ga)
-            avg = np.sqrt(sq - ga * ga)
+            avg = M.sqrt(sq - ga * ga)
         else:
-            avg = np.sqrt(sq)
+            avg = M.sqrt(sq)
         avg += eps
         if momentum > 0:
             buf = state["momentum_buffer"]
@@ -95,13 +94,13 @@ class Adagrad(Optimizer):
     def _update(self, group, param, grad, state):
         if not state:
             state["step"] = 0.0
-            state["sum"] = np.full_like(param, group["initial_accumulator_value"])
+            state["sum"] = M.full_like(param, group["initial_accumulator_value"])
         state["step"] += 1
         if group["weight_decay"] != 0:
             grad = grad + group["weight_decay"] * param
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
         s = state["sum"]
         s += grad * grad
-        std = np.sqrt(s)
+        std = M.sqrt(s)
         std += group["eps"]
         param -= clr * (grad / std)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-
+from ember.optim import _math as M
 from ember.optim.optimizer import Optimizer
 
 
@@ -50,7 +49,7 @@ class SGD(Optimizer):
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
-                buf = state["momentum_buffer"] = np.array(grad, copy=True)
+                buf = state["momentum_buffer"] = M.copy(grad)
             else:
                 buf *= momentum
                 buf += (1 - group["dampening"]) * grad if group["dampening"] else grad

@@ -1,0 +1,1 @@
+"""The NumPy backend: graphs become generated straight-line Python over NumPy."""

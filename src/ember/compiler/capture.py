@@ -1,0 +1,105 @@
+"""Trace one call of a function into a ``Program``: a graph plus how to feed and unpack it.
+
+The call runs eagerly under a ``Tracer`` (so its results and side effects are eager mode's);
+afterwards the graph's outputs are the function's tensor results, then the new contents of
+every tensor the call changed in place (parameters after ``optimizer.step()``, running
+statistics, optimizer state), then every ``.grad`` the call set.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from ember.compiler.program import Program
+from ember.compiler.pytree import flatten
+from ember.core.tensor import Tensor
+from ember.ir.errors import TraceError
+from ember.ir.tracer import Tracer, tracing
+
+
+def trace(fn, args, kwargs, leaves, name: str):
+    """Run ``fn(*args, **kwargs)`` once, recording it. Returns (program, eager result)."""
+    tracer = Tracer(name)
+    _name_state(tracer, fn)
+    for t, label in zip(leaves, _arg_names(fn, args, kwargs, len(leaves))):
+        tracer.add_arg(t, label)
+    with tracing(tracer):
+        result = fn(*args, **kwargs)
+        out_leaves, out_spec = flatten(result)
+        outputs = [tracer.value_of(t) for t in out_leaves]
+        writes, grads = tracer.effects()
+    graph = tracer.graph
+    graph.outputs = outputs + [v for _, v in writes] + [v for _, v in grads if v is not None]
+    program = Program(
+        graph,
+        tracer.captures,
+        out_spec,
+        [w for w, _ in writes],
+        [(t, v is not None) for t, v in grads],
+        tracer.guards,
+        n_args=len(leaves),
+    )
+    program.reusable = not tracer.unstable
+    program.requires_grad = any(t.requires_grad for t in out_leaves if isinstance(t, Tensor))
+    return program, result
+
+
+def _arg_names(fn, args, kwargs, n: int) -> list[str]:
+    """``x``, ``y`` ... from the signature where each tensor argument is a plain parameter."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    names = []
+    for i, a in enumerate(args):
+        if i < len(params) and params[i].kind <= params[i].POSITIONAL_OR_KEYWORD:
+            base = params[i].name
+        else:
+            base = "x" if len(args) == 1 else f"x{i}"
+        _leaf_names(a, base, names)
+    for k, a in kwargs.items():
+        _leaf_names(a, k, names)
+    if len(names) != n:  # a structure the names cannot follow: number the inputs
+        return [f"arg{i}" for i in range(n)]
+    return names
+
+
+def _leaf_names(obj, base: str, out: list) -> None:
+    if isinstance(obj, Tensor):
+        out.append(base)
+    elif isinstance(obj, (tuple, list)):
+        for i, x in enumerate(obj):
+            _leaf_names(x, f"{base}_{i}", out)
+    elif isinstance(obj, dict):
+        for k, x in obj.items():
+            _leaf_names(x, f"{base}_{k}", out)
+
+
+def _name_state(tracer: Tracer, fn) -> None:
+    """Readable input names for the parameters and buffers of the modules ``fn`` uses."""
+    from ember.nn.module import Module
+
+    for obj in _referenced_objects(fn):
+        if isinstance(obj, Module):
+            for n, p in obj.named_parameters():
+                tracer.names.setdefault(id(p), n)
+            for n, b in obj.named_buffers():
+                tracer.names.setdefault(id(b), n)
+
+
+def _referenced_objects(fn) -> list:
+    """The module itself, its bound ``self``, closure cells and globals ``fn`` names."""
+    objs = [fn, getattr(fn, "__self__", None)]
+    code = getattr(fn, "__code__", None)
+    if code is not None:
+        for cell in fn.__closure__ or ():
+            try:
+                objs.append(cell.cell_contents)
+            except ValueError:  # an empty cell
+                pass
+        g = getattr(fn, "__globals__", {})
+        objs += [g[n] for n in code.co_names if n in g]
+    return [o for o in objs if o is not None]
+
+
+__all__ = ["TraceError", "trace"]

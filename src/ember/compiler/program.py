@@ -1,0 +1,106 @@
+"""A traced call ready to run: the optimized graph, its executable, and its effects.
+
+Running a program feeds the graph the call's tensor arguments and the live contents of every
+captured tensor (parameters, buffers, optimizer state), runs the generated function, then
+applies the call's effects as eager mode would have: in-place updates are copied into the
+tensors' storage (bumping their version counters) and ``.grad`` attributes are set.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ember.compiler.pytree import unflatten
+from ember.core.tensor import _wrap
+from ember.ir.errors import ExecutionError
+from ember.ir.interpreter import run_graph
+
+
+class Program:
+    """One cache entry of a compiled function (see ``ember.compile``)."""
+
+    def __init__(self, graph, captures, out_spec, writes, grads, guards, n_args):
+        self.graph = graph  # as traced
+        self.optimized = graph  # after the passes (set by the compiler)
+        self.captures = captures
+        self.out_spec = out_spec
+        self.writes = writes  # ("arg", i) or a Capture, in graph output order
+        self.grads = grads  # (tensor, has a value) in graph output order
+        self.guards = guards
+        self.n_args = n_args
+        self.arg_index = list(range(n_args))  # the arguments the graph reads
+        self.fn = None  # the executable, set by the compiler
+        self.reusable = True
+        self.requires_grad = False
+        self.debug = None  # a check(node, outputs) callable for debug mode
+
+    def guards_hold(self) -> bool:
+        for check, expected in self.guards:
+            if check() != expected:
+                return False
+        return True
+
+    def feed(self, leaves) -> list:
+        arrays = [leaves[i]._data for i in self.arg_index]
+        for c in self.captures:
+            arrays.append(c.tensor._data if c.tensor is not None else c.get())
+        return arrays
+
+    def run(self, leaves):
+        arrays = self.feed(leaves)
+        if self.debug is not None:
+            outs = run_graph(self.optimized, arrays, check=self.debug)
+        else:
+            try:
+                outs = self.fn(*arrays)
+            except Exception as exc:  # noqa: BLE001 - located by the reference interpreter
+                raise self.locate(arrays, exc) from exc
+        return self.finish(leaves, outs)
+
+    def locate(self, arrays, exc: Exception) -> Exception:
+        """Re-run node by node to name the node that failed (the graph is pure, and no
+        effect has been applied yet, so this sees the same inputs)."""
+        try:
+            run_graph(self.optimized, arrays)
+        except ExecutionError as located:
+            return located
+        except Exception:  # noqa: BLE001 - fall through to the generic message
+            pass
+        return ExecutionError(
+            f"compiled {self.graph.name} failed: {type(exc).__name__}: {exc} (the reference "
+            "interpreter ran the same graph without error: please report this)"
+        )
+
+    def finish(self, leaves, outs):
+        n_user = len(outs) - len(self.writes) - sum(has for _, has in self.grads)
+        k = n_user
+        for target in self.writes:
+            new = outs[k]
+            k += 1
+            if isinstance(target, tuple):  # ("arg", i)
+                t = leaves[target[1]]
+                np.copyto(t._data, new, casting="unsafe")
+                t._vc[0] += 1
+            elif target.set is not None:
+                target.set(new)
+            else:
+                t = target.tensor
+                np.copyto(t._data, new, casting="unsafe")
+                t._vc[0] += 1
+        given = set()
+        for t, has in self.grads:
+            if not has:
+                t._grad = None
+                continue
+            g = outs[k]
+            k += 1
+            if id(g) in given or not isinstance(g, np.ndarray):
+                g = np.array(g)  # two .grads never share storage
+            given.add(id(g))
+            t._grad = _wrap(g)
+        results = [_wrap(_owned(a)) for a in outs[:n_user]]
+        return unflatten(self.out_spec, results)
+
+
+def _owned(a):
+    return a if isinstance(a, np.ndarray) else np.asarray(a)

@@ -1,0 +1,32 @@
+"""Graph -> Graph optimization passes, run in order by ``run_passes``.
+
+Each pass is a pure function of a graph (it returns a new graph and never mutates its
+input) registered by name; ``ember.compile(..., disable=("cse",))`` skips a pass by name, and
+in debug mode the verifier checks the graph after every pass.
+"""
+
+from __future__ import annotations
+
+from ember.passes.dce import dce
+
+# name -> pass, in the order they run
+PIPELINE: dict = {"dce": dce}
+
+
+def run_passes(graph, disable=(), debug: bool = False):
+    """Run every enabled pass of ``PIPELINE`` on ``graph``."""
+    unknown = set(disable) - set(PIPELINE)
+    if unknown:
+        raise ValueError(
+            f"ember.compile: unknown pass name(s) {sorted(unknown)}; the passes are "
+            f"{list(PIPELINE)}"
+        )
+    for name, fn in PIPELINE.items():
+        if name in disable:
+            continue
+        graph = fn(graph)
+        if debug:
+            from ember.ir.verify import verify
+
+            verify(graph, after=name)
+    return graph

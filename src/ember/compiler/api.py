@@ -19,7 +19,7 @@ import os
 from ember.compiler import cache as _cache
 from ember.compiler.capture import trace
 from ember.compiler.pytree import flatten
-from ember.core import grad_mode
+from ember.core import grad_mode, trace_hooks
 
 # After this many graphs for one function a warning names the argument that keeps changing.
 RETRACE_WARN = 8
@@ -71,6 +71,7 @@ class CompiledFunction:
         self.debug = debug
         self.disable = tuple(disable)
         self.cache = _cache.Cache(self)
+        self.dynamic_templates = _cache.DynamicTemplates()
         functools.update_wrapper(self, fn, updated=())
 
     @property
@@ -79,21 +80,43 @@ class CompiledFunction:
         return getattr(fn, "__name__", None) or type(fn).__name__.lower()
 
     def __call__(self, *args, **kwargs):
-        if not config.compile_enabled:
+        if not config.compile_enabled or trace_hooks.tracer[0] is not None:
+            # disabled, or called while another function is being traced: run the Python
+            # code so that the outer trace records it
             return self.fn(*args, **kwargs)
         leaves, spec = flatten((args, kwargs))
         key = self.key(spec, leaves)
         program = self.cache.lookup(key, leaves)
         if program is not None:
             return program.run(leaves)
+        batch = _batch(leaves) if self.dynamic else None
+        if batch is not None:
+            dkey = self.key(spec, leaves, dynamic=True)
+            program = self.dynamic_templates.instantiate(dkey, batch, self)
+            if program is not None:
+                self.cache.entries.setdefault(key, []).append(program)
+                return program.run(leaves)
         program, result = trace(self.fn, args, kwargs, leaves, self.name)
         if program.reusable:
             self.cache.add(key, _cache.finalize(program, self), leaves, args, kwargs)
+            if batch is not None:
+                self.dynamic_templates.add_sample(dkey, batch, program)
         return result
 
-    def key(self, spec, leaves) -> tuple:
-        metas = tuple((t._data.dtype, t._data.shape, t._rg) for t in leaves)
+    def key(self, spec, leaves, dynamic: bool = False) -> tuple:
+        if dynamic:  # the batch (dim 0) left out
+            metas = tuple((t._data.dtype, t._data.shape[1:], t._rg) for t in leaves)
+        else:
+            metas = tuple((t._data.dtype, t._data.shape, t._rg) for t in leaves)
         return (spec, metas, grad_mode._enabled[0], _training(self.fn))
+
+    @property
+    def symbolic_graph(self):
+        """The graph shared by every batch size (``dynamic=True``), once two batch sizes
+        have been traced; None before."""
+        for graph, _, _ in self.dynamic_templates.templates.values():
+            return graph
+        return None
 
     # ---- inspection ---------------------------------------------------------------------
 
@@ -113,6 +136,15 @@ class CompiledFunction:
 
     def __repr__(self) -> str:
         return f"<ember.compile of {self.name}: {len(self.programs)} graphs>"
+
+
+def _batch(leaves):
+    """The common size of dim 0 of every tensor argument (the batch), or None."""
+    sizes = {t._data.shape[0] if t._data.ndim else None for t in leaves}
+    if len(sizes) != 1:
+        return None
+    (b,) = sizes
+    return b
 
 
 def _training(fn):

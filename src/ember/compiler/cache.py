@@ -90,11 +90,18 @@ def finalize(program, owner):
     program.optimized = _drop_unused_inputs(
         program, run_passes(graph, disable=owner.disable, debug=owner.debug)
     )
-    if owner.debug:
-        from ember.compiler.debug import checker
+    from ember.compiler.debug import checker
 
+    if owner.debug:
         program.debug = checker(program.optimized)
     program.fn = generate(program.optimized)
+    if getattr(program, "bwd_graph", None) is not None:
+        program.bwd_optimized = run_passes(
+            program.bwd_graph, disable=owner.disable, debug=owner.debug
+        )
+        if owner.debug:
+            program.debug_bwd = checker(program.bwd_optimized)
+        program.bwd_fn = generate(program.bwd_optimized)
     return program
 
 
@@ -107,3 +114,58 @@ def _drop_unused_inputs(program, graph):
     program.arg_index = [i for i in range(program.n_args) if keep[i]]
     program.captures = [c for c, k in zip(program.captures, keep[program.n_args :]) if k]
     return graph
+
+
+class DynamicTemplates:
+    """Per dynamic signature: the concrete traces seen so far, then the symbolic graph."""
+
+    def __init__(self):
+        self.samples: dict = {}  # dynamic key -> (batch, program)
+        self.templates: dict = {}  # dynamic key -> (symbolic graph, symbolic backward, sample)
+        self.failed: set = set()  # dynamic keys whose traces do not unify
+
+    def instantiate(self, dkey, b: int, owner):
+        entry = self.templates.get(dkey)
+        if entry is None:
+            return None
+        graph, bwd, sample = entry
+        if not sample.guards_hold():
+            return None
+        from ember.compiler.dynamic import instantiate
+        from ember.ir.verify import verify
+
+        concrete = instantiate(graph, b)
+        verify(concrete)  # a batch size the symbolic fit does not hold for fails here
+        program = sample.respecialized(concrete, None if bwd is None else instantiate(bwd, b))
+        return finalize(program, owner)
+
+    def add_sample(self, dkey, b: int, program) -> None:
+        """Remember a concrete trace; with two batch sizes, build the symbolic graph."""
+        if dkey in self.templates or dkey in self.failed:
+            return
+        prev = self.samples.get(dkey)
+        if prev is None or prev[0] == b:
+            self.samples[dkey] = (b, program)
+            return
+        from ember.compiler.dynamic import Mismatch, unify
+
+        (b1, p1), p2 = prev, program
+        try:
+            if p1.out_spec != p2.out_spec or len(p1.all_captures) != len(p2.all_captures):
+                raise Mismatch("different call structure")
+            graph = unify(p1.graph, p2.graph, b1, b)
+            bwd = None
+            if getattr(p2, "bwd_graph", None) is not None:
+                bwd = unify(p1.bwd_graph, p2.bwd_graph, b1, b)
+        except Mismatch as exc:
+            self.failed.add(dkey)
+            warnings.warn(
+                f"ember.compile: dynamic=True, but the traced graphs at batch sizes {b1} "
+                f"and {b} differ in more than the batch size ({exc}); compiling one graph "
+                "per batch size instead",
+                RetraceWarning,
+                stacklevel=4,
+            )
+            return
+        self.templates[dkey] = (graph, bwd, p2)
+        del self.samples[dkey]

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import inspect
 
+from ember.compiler.autodiff import record_backward, split
+from ember.compiler.diff_program import DiffProgram
 from ember.compiler.program import Program
 from ember.compiler.pytree import flatten
+from ember.core import grad_mode
 from ember.core.tensor import Tensor
 from ember.ir.errors import TraceError
 from ember.ir.tracer import Tracer, tracing
@@ -27,21 +30,41 @@ def trace(fn, args, kwargs, leaves, name: str):
         result = fn(*args, **kwargs)
         out_leaves, out_spec = flatten(result)
         outputs = [tracer.value_of(t) for t in out_leaves]
+        bt = None
+        if grad_mode._enabled[0] and not tracer.ran_backward:
+            bt = record_backward(tracer, out_leaves)
         writes, grads = tracer.effects()
     graph = tracer.graph
     graph.outputs = outputs + [v for _, v in writes] + [v for _, v in grads if v is not None]
-    program = Program(
-        graph,
+    parts = (
         tracer.captures,
         out_spec,
         [w for w, _ in writes],
         [(t, v is not None) for t, v in grads],
         tracer.guards,
-        n_args=len(leaves),
     )
+    if bt is None:
+        program = Program(graph, *parts, n_args=len(leaves))
+    else:
+        fwd, bwd, saved = split(graph, bt)
+        pos = {id(v): i for i, v in enumerate(graph.inputs)}
+        saved_inputs = [_input_target(pos[id(v)], tracer) for v in saved if id(v) in pos]
+        program = DiffProgram(
+            fwd,
+            *parts,
+            n_args=len(leaves),
+            backward=bt,
+            n_saved=len(saved),
+            saved_inputs=saved_inputs,
+        )
+        program.bwd_graph = bwd
     program.reusable = not tracer.unstable
-    program.requires_grad = any(t.requires_grad for t in out_leaves if isinstance(t, Tensor))
     return program, result
+
+
+def _input_target(i: int, tracer):
+    n = len(tracer.args)
+    return ("arg", i) if i < n else tracer.captures[i - n]
 
 
 def _arg_names(fn, args, kwargs, n: int) -> list[str]:

@@ -23,6 +23,7 @@ class Program:
         self.graph = graph  # as traced
         self.optimized = graph  # after the passes (set by the compiler)
         self.captures = captures
+        self.all_captures = list(captures)  # as traced (finalize drops unused ones)
         self.out_spec = out_spec
         self.writes = writes  # ("arg", i) or a Capture, in graph output order
         self.grads = grads  # (tensor, has a value) in graph output order
@@ -33,6 +34,21 @@ class Program:
         self.reusable = True
         self.requires_grad = False
         self.debug = None  # a check(node, outputs) callable for debug mode
+        self.debug_bwd = None
+
+    def respecialized(self, graph, bwd_graph=None):
+        """A fresh program of the same call structure over another graph (a dynamic-batch
+        instantiation)."""
+        p = Program(
+            graph,
+            list(self.all_captures),
+            self.out_spec,
+            self.writes,
+            self.grads,
+            self.guards,
+            self.n_args,
+        )
+        return p
 
     def guards_hold(self) -> bool:
         for check, expected in self.guards:
@@ -47,31 +63,19 @@ class Program:
         return arrays
 
     def run(self, leaves):
-        arrays = self.feed(leaves)
-        if self.debug is not None:
-            outs = run_graph(self.optimized, arrays, check=self.debug)
-        else:
-            try:
-                outs = self.fn(*arrays)
-            except Exception as exc:  # noqa: BLE001 - located by the reference interpreter
-                raise self.locate(arrays, exc) from exc
+        outs = execute(self.optimized, self.fn, self.feed(leaves), self.debug)
         return self.finish(leaves, outs)
 
-    def locate(self, arrays, exc: Exception) -> Exception:
-        """Re-run node by node to name the node that failed (the graph is pure, and no
-        effect has been applied yet, so this sees the same inputs)."""
-        try:
-            run_graph(self.optimized, arrays)
-        except ExecutionError as located:
-            return located
-        except Exception:  # noqa: BLE001 - fall through to the generic message
-            pass
-        return ExecutionError(
-            f"compiled {self.graph.name} failed: {type(exc).__name__}: {exc} (the reference "
-            "interpreter ran the same graph without error: please report this)"
-        )
-
     def finish(self, leaves, outs):
+        """Apply the call's effects, then build its results."""
+        arrays = self.apply_effects(leaves, outs)
+        return unflatten(self.out_spec, self.make_outputs(leaves, arrays))
+
+    def make_outputs(self, leaves, arrays) -> list:
+        return [_wrap(_owned(a)) for a in arrays]
+
+    def apply_effects(self, leaves, outs) -> list:
+        """Copy write-backs into their tensors and set ``.grad``s; returns the user outputs."""
         n_user = len(outs) - len(self.writes) - sum(has for _, has in self.grads)
         k = n_user
         for target in self.writes:
@@ -98,8 +102,29 @@ class Program:
                 g = np.array(g)  # two .grads never share storage
             given.add(id(g))
             t._grad = _wrap(g)
-        results = [_wrap(_owned(a)) for a in outs[:n_user]]
-        return unflatten(self.out_spec, results)
+        return outs[:n_user]
+
+
+def execute(graph, fn, arrays, debug=None):
+    """Run the generated ``fn`` (or, in debug mode, the interpreter with checks). A failure
+    is re-run node by node to name the failing node: the graph is pure and no effect has
+    been applied yet, so the interpreter sees the same inputs."""
+    if debug is not None:
+        with np.errstate(all="ignore"):  # the checker reports NaN/Inf itself, naming the node
+            return run_graph(graph, arrays, check=debug)
+    try:
+        return fn(*arrays)
+    except Exception as exc:  # noqa: BLE001 - located by the reference interpreter
+        try:
+            run_graph(graph, arrays)
+        except ExecutionError as located:
+            raise located from exc
+        except Exception:  # noqa: BLE001 - fall through to the generic message
+            pass
+        raise ExecutionError(
+            f"compiled {graph.name} failed: {type(exc).__name__}: {exc} (the reference "
+            "interpreter ran the same graph without error: please report this)"
+        ) from exc
 
 
 def _owned(a):

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from ember.passes.dce import dce
 
-# name -> pass, in the order they run
+# name -> pass, in the order they run. Later passes register themselves here in this order:
+# simplify, fold, cse, dce, fuse, memory (fuse and memory run last: they change node kinds and
+# add buffer annotations that the earlier passes need not understand).
 PIPELINE: dict = {"dce": dce}
 
 

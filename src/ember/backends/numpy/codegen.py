@@ -32,6 +32,10 @@ _LITERAL_TYPES = (bool, int, float, str, type(None))
 # keyed by op name; everything else is a registry op.
 KERNELS: dict = {}
 
+# Ops whose kernel depends on the node itself (control flow with sub-graphs): op name ->
+# factory(node) returning a callable of the node's inputs that returns a tuple of outputs.
+NODE_KERNELS: dict = {}
+
 _counter = [0]
 
 
@@ -80,6 +84,9 @@ class _Generator:
         return "\n".join(lines) + "\n"
 
     def node_line(self, k: int, node) -> str:
+        factory = NODE_KERNELS.get(node.op)
+        if factory is not None:
+            return self.node_kernel_line(k, node, factory)
         fn = f"f_{_identifier(node.op)}"
         if fn not in self.ns:
             kernel = KERNELS.get(node.op)
@@ -95,6 +102,16 @@ class _Generator:
         if len(node.outputs) == 1 and node.outputs[0].ndim == 0:
             call = f"_asarray({call})"  # NumPy reductions to 0-d return scalars
         return f"{', '.join(outs)} = {call}"
+
+    def node_kernel_line(self, k: int, node, factory) -> str:
+        fn = f"n{k}_{_identifier(node.op)}"
+        self.ns[fn] = factory(node)
+        outs = []
+        for j, o in enumerate(node.outputs):
+            self.names[o] = n = f"v{k}_{j}"
+            outs.append(n)
+        args = ", ".join(self.operand(x) for x in node.inputs)
+        return f"{', '.join(outs)}{',' if len(outs) == 1 else ''} = {fn}({args})"
 
     def operand(self, x) -> str:
         if isinstance(x, Value):

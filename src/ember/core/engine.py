@@ -124,10 +124,15 @@ class Engine:
             g = self.observe(node, g)
         out, ins = self.unpack(node)
         registry.current.edges = node.next  # lets a VJP skip unneeded input gradients
+        tracer = trace_hooks.tracer[0]
+        if tracer is not None:
+            tracer.vjp_loc = tracer.locs.get(id(node), (None, None))[1]
         try:
             grads = node.op.vjp(g, out, *ins, **node.attrs)
         finally:
             registry.current.edges = None
+            if tracer is not None:
+                tracer.vjp_loc = None
         if not isinstance(grads, (tuple, list)):
             grads = (grads,)
         if anomaly._check_nan[0]:

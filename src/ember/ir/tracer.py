@@ -59,6 +59,10 @@ class Tracer:
         self.views: dict[int, list] = {}  # id(source array) -> [(view array, op, attrs)]
         self.view_of: dict[int, int] = {}  # id(view array) -> id(source array)
         self.ran_backward = False
+        # The source line of each autograd node recorded while tracing, and the one whose
+        # VJP is running: backward nodes point at the forward line they differentiate.
+        self.locs: dict = {}
+        self.vjp_loc = None
         self.names: dict[int, str] = {}  # id(tensor) -> a readable input name
         # (check, expected): Python facts the graph depends on, re-checked at every call
         self.guards: list = []
@@ -137,10 +141,13 @@ class Tracer:
     def record(self, op, args, attrs, out: Tensor) -> None:
         inputs = [self.operand(a) for a in args]
         data = out._data
+        loc = self.vjp_loc or user_location(3)
         node = self.graph.add_node(
-            op.name, inputs, attrs, shape=data.shape, dtype=data.dtype, loc=user_location(3)
+            op.name, inputs, attrs, shape=data.shape, dtype=data.dtype, loc=loc
         )
         self._bind(data, node.outputs[0])
+        if out._node is not None:  # its VJP's nodes will point at this line too
+            self.locs[id(out._node)] = (out._node, loc)  # (kept alive: ids stay unique)
         if op.view and data.base is not None and args and isinstance(args[0], Tensor):
             src = args[0]._data
             if data.base is src or (src.base is not None and data.base is src.base):

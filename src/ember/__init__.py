@@ -19,6 +19,7 @@ from ember import dtypes as _dtypes
 from ember.api import return_types
 from ember.api._exports import *
 from ember.compiler import compile, config
+from ember.compiler.control_flow import cond, scan, while_loop
 from ember.core import dispatch as _dispatch
 from ember.core.creation import (
     arange,

@@ -227,3 +227,19 @@ def test_decorator_forms():
     assert f(ember.ones(2)).tolist() == [2.0, 2.0]
     assert g(ember.ones(2)).tolist() == [2.0, 2.0]
     assert g(ember.ones(2)).tolist() == [2.0, 2.0]
+
+
+def test_backward_inside_compiled_code_sets_grad_of_each_calls_arguments():
+    def f(x, w):
+        loss = (x * w).sum() ** 2
+        loss.backward()
+        return loss
+
+    fast = ember.compile(f)
+    for _ in range(3):
+        x, w = ember.randn(4), ember.randn(4, requires_grad=True)
+        fast(x, w)
+        w_eager = w.detach().clone().requires_grad_()
+        f(x, w_eager)
+        np.testing.assert_allclose(w.grad.numpy(), w_eager.grad.numpy(), rtol=1e-6)
+    assert len(fast.programs) == 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ember.api.trace_index import follow, refuse_mask, refuse_scalar_index
 from ember.core.creation import to_array
 from ember.core.tensor import Tensor
 from ember.errors import DTypeError, EmberError, EmberIndexError, ShapeError
@@ -87,6 +88,8 @@ def _item(k, op: str):
     if c is bool or c is np.bool_:
         return (_BOOL, bool(k))
     if isinstance(k, Tensor):
+        if k._data.ndim == 0:
+            refuse_scalar_index(op)
         return _array_item(k._data, False, op)
     if isinstance(k, np.ndarray):
         return _array_item(k, False, op)
@@ -138,7 +141,7 @@ def split_key(x: Tensor, index, op: str, check: bool = True, own: bool = False):
         elif k[0] == _ARRAY:
             w.array(k[1], k[2])
         else:
-            w.mask(k[1], pos)
+            w.mask(k[1], pos, k[2])
     return w.result()
 
 
@@ -175,15 +178,19 @@ class _Walk:
             b = check_bounds(
                 self.op, a.astype(np.int64, copy=False), self.shape[self.d], self.d, True
             )
-            a = b.copy() if self.own and b is a and not fresh else b
+            b = b.copy() if self.own and b is a and not fresh else b
+            follow(a, b)
+            a = b
         self.add_array(a, self.d)
 
-    def mask(self, m, pos: int) -> None:
+    def mask(self, m, pos: int, fresh: bool) -> None:
         if m.shape != self.shape[self.d : self.d + m.ndim]:
             raise EmberIndexError(
                 f"{self.op}: the shape of the mask {m.shape} at index {pos} does not match the "
                 f"shape of the indexed tensor {self.shape} at dim {self.d}"
             )
+        if not fresh:  # a tensor's mask (a Python list of bools is part of the program)
+            refuse_mask(self.op)
         for a in np.nonzero(m):
             self.add_array(a, self.d)
 

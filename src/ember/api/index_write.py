@@ -10,12 +10,14 @@ from ember.api.index_key import prefixed, split_key
 from ember.core.grad_mode import _enabled
 from ember.core.inplace import take_graph_position
 from ember.core.tensor import Tensor
+from ember.core.trace_hooks import tracer as _tracer
 from ember.errors import AutogradError, DTypeError, ShapeError
 from ember.ops import index as P
 from ember.ops import rules
 from ember.ops.elementwise import cast
 from ember.ops.index_kernels import region_shape
 from ember.ops.movement import reshape as _reshape
+from ember.ops.registry import OPS
 
 _SCALARS = (bool, int, float)
 
@@ -56,6 +58,8 @@ def setitem(self, key, value):
             "tensor"
         )
     recording = _enabled[0] and (self._rg or vrg) and self._data.dtype.kind == "f"
+    if _tracer[0] is not None:
+        return setitem_traced(self, key, value, recording)
     if not recording and (mask := leading_mask(self, key)) is not None:
         return _store_mask(self, mask, value)
     basic = basic_key(key)
@@ -164,6 +168,15 @@ def fit_value(op: str, value: Tensor, region) -> Tensor:
 
 
 def _setitem_graph(self, key, dims, arrays, value) -> None:
+    _check_recordable(self)
+    value = _fit_tensor_value(self, key, dims, arrays, value)
+    res = P.index_put(self, value, *arrays, key=key, dims=dims, accumulate=False)
+    # The graph node is res's; the storage is written in place (O(region)) so views see it.
+    store(self, key, dims, arrays, value._data if isinstance(value, Tensor) else value)
+    take_graph_position(self, res)
+
+
+def _check_recordable(self) -> None:
     if self._node is None and self._rg:
         raise AutogradError(
             "setitem: a leaf tensor that requires grad is being used in an in-place operation; "
@@ -174,12 +187,63 @@ def _setitem_graph(self, key, dims, arrays, value) -> None:
             "setitem: in-place operation on a view while recording gradients is not supported; "
             "use the out-of-place op or clone() the view first"
         )
+
+
+def _fit_tensor_value(self, key, dims, arrays, value):
     if isinstance(value, Tensor):
         if value._data.dtype != self._data.dtype:
             value = cast(value, dtype=self._data.dtype)
         region = region_of("setitem", self._data.shape, key, dims, [a.shape for a in arrays])
         value = fit_value("setitem", value, region)
-    res = P.index_put(self, value, *arrays, key=key, dims=dims, accumulate=False)
-    # The graph node is res's; the storage is written in place (O(region)) so views see it.
-    store(self, key, dims, arrays, value._data if isinstance(value, Tensor) else value)
-    take_graph_position(self, res)
+    return value
+
+
+def setitem_traced(self, key, value, recording: bool) -> None:
+    """``x[key] = value`` under ``ember.compile``: the new contents are an out-of-place op's
+    result (``index_put``, or ``where`` for a mask over the leading dims, which keeps shapes
+    static), which the tracer then lets ``x`` stand for."""
+    if recording:
+        _check_recordable(self)
+    if isinstance(key, Tensor) and leading_mask(self, key) is not None:
+        res = _mask_where(self, key, value)
+    else:
+        basic = basic_key(key)
+        if basic is not None:
+            key, dims, arrays = basic, (), ()
+        else:
+            if isinstance(value, Tensor) and value._data.dtype != self._data.dtype:
+                _check_put_dtype(key, value, self)
+            key, dims, arrays = split_key(self, key, "setitem", own=recording)
+        value = _fit_tensor_value(self, key, dims, arrays, value)
+        res = P.index_put(self, value, *arrays, key=key, dims=dims, accumulate=False)
+    if not self._data.flags.writeable:
+        raise _broadcast_view("setitem")
+    _tracer[0].mutate(self, res._data, "setitem")
+    np.copyto(self._data, res._data, casting="unsafe")
+    self._vc[0] += 1
+    if recording:
+        take_graph_position(self, res)
+
+
+def _mask_where(self, mask: Tensor, value):
+    """``where(mask, value, x)`` with the mask widened over x's trailing dims; a value with
+    one entry per selected element has a data-dependent shape and is refused."""
+    from ember.api.trace_index import refuse_mask
+    from ember.ops.elementwise import where
+
+    k = mask._data.ndim
+    rest = self._data.shape[k:]
+    if isinstance(value, Tensor):
+        vshape = value._data.shape
+        if len(vshape) > len(rest):
+            if len(vshape) > len(rest) + 1 or vshape[0] != 1:
+                refuse_mask("setitem")
+            value = _reshape(value, shape=vshape[1:])
+        if not _fits(value._data.shape, rest):
+            region = (int(np.count_nonzero(mask._data)),) + rest
+            raise _mismatch("setitem", vshape, region)
+        if value._data.dtype != self._data.dtype:
+            value = cast(value, dtype=self._data.dtype)
+    wide = _reshape(mask, shape=mask._data.shape + (1,) * len(rest))
+    # where saves its inputs for backward: give it a copy of x, whose storage changes next
+    return where(wide, value, OPS["clone"](self))

@@ -24,6 +24,7 @@ import numpy as np
 
 from ember.api.index_key import INTS, check_bounds, prefixed, split_key
 from ember.api.index_write import basic_key, fit_value, leading_mask, region_of, setitem
+from ember.api.trace_index import follow, refuse_mask
 from ember.core.dispatch import apply
 from ember.core.grad_mode import _enabled
 from ember.core.inplace import inplace
@@ -66,6 +67,8 @@ def _getitem(self, key):
         return _index_first(self, key._data)
     mask = leading_mask(self, key)
     if mask is not None:
+        if key.__class__ is not np.ndarray:  # a tensor's mask: data-dependent under a trace
+            refuse_mask("getitem")
         return _index_mask(self, mask)
     recording = self._rg and _enabled[0]
     skey, dims, arrays = split_key(self, key, "getitem", check=recording, own=recording)
@@ -85,7 +88,9 @@ def _index_first(self, a):
     """``x[idx]`` for one integer index tensor: the common case, kept lean."""
     if self._rg and _enabled[0]:
         b = check_bounds("getitem", a, self._data.shape[0], 0, wrap=True)
-        return P.index(self, b.copy() if b is a else b, key=_ELLIPSIS, dims=_DIM0)
+        b = b.copy() if b is a else b
+        follow(a, b)
+        return P.index(self, b, key=_ELLIPSIS, dims=_DIM0)
     try:
         return P.index(self, a, key=_ELLIPSIS, dims=_DIM0)
     except EmberIndexError:
@@ -168,6 +173,7 @@ def gather(input, dim: int, index, *, sparse_grad: bool = False):
     d = prefixed("gather", rules.norm_dim, dim, x.ndim)
     prefixed("gather", P.gather_shape, x.shape, i1.shape, dim=d)
     i1 = _own(check_bounds("gather", i1, x.shape[d], d, wrap=False), index, input)
+    follow(idx, i1)
     out = P.gather(x, i1, dim=d)
     return _reshape(out, shape=idx.shape) if promoted else out
 
@@ -188,6 +194,7 @@ def _scatter(op, input, dim, index, src, reduce):
     sshape = src.shape if isinstance(src, Tensor) else ()
     prefixed(op, P._scatter_shape, x.shape, i1.shape, sshape, dim=d, reduce=reduce)
     i1 = _own(check_bounds(op, i1, x.shape[d], d, wrap=False), index, input, src)
+    follow(idx, i1)
     out = P.scatter(x, i1, src, dim=d, reduce=reduce)
     return _reshape(out, shape=input.shape) if promoted else out
 
@@ -241,6 +248,7 @@ def index_select(input, dim: int, index):
         return _reshape(index_select(_reshape(input, shape=(1,)), 0, index), shape=())
     d = prefixed("index_select", rules.norm_dim, dim, input.ndim)
     idx = _own(check_bounds("index_select", idx, input.shape[d], d, wrap=False), index, input)
+    follow(index._data, idx)
     return P.index(input, idx, key=(Ellipsis,), dims=(d,))
 
 
@@ -256,7 +264,9 @@ def take(input, index):
     n = input.numel()
     flat = _reshape(input, shape=(n,))
     idx = check_bounds("take", idx, n, 0, wrap=True, where=f"range for a tensor of {n} elements")
-    return P.index(flat, _own(idx, index, input), key=(Ellipsis,), dims=(0,))
+    idx = _own(idx, index, input)
+    follow(index._data, idx)
+    return P.index(flat, idx, key=(Ellipsis,), dims=(0,))
 
 
 def _mask_data(op: str, mask) -> np.ndarray:
@@ -282,7 +292,9 @@ def masked_fill(input, mask, value):
             f"{tuple(value.shape)}"
         )
     prefixed("masked_fill", rules.broadcast, input.shape, m.shape)
-    return P.masked_fill(input, _own(m, mask, input, value), value)
+    m2 = _own(m, mask, input, value)
+    follow(m, m2)
+    return P.masked_fill(input, m2, value)
 
 
 def masked_select(input, mask):
@@ -293,6 +305,7 @@ def masked_select(input, mask):
     tensor([1, 3])
     """
     m = _mask_data("masked_select", mask)
+    refuse_mask("masked_select")
     shape = prefixed("masked_select", rules.broadcast, input.shape, m.shape)
     shape1 = shape or (1,)
     x = input if input.shape == shape1 else _expand(input, shape1)
@@ -335,6 +348,7 @@ def index_add(input, dim: int, index, source, *, alpha=1):
             "number of indices)"
         )
     idx = _own(check_bounds("index_add", idx, x.shape[d], d, wrap=False), index, input, source)
+    follow(index._data, idx)
     if isinstance(alpha, float) and not input.is_floating_point():
         raise DTypeError(
             f"index_add: alpha must not be a floating point number for an {input.dtype.name} "
@@ -368,6 +382,7 @@ def index_fill(input, dim: int, index, value):
     x = input if input.ndim else _reshape(input, shape=(1,))
     d = prefixed("index_fill", rules.norm_dim, dim, x.ndim)
     idx = _own(check_bounds("index_fill", idx, x.shape[d], d, wrap=True), index, input, value)
+    follow(index._data, idx)
     out = P.index_put(x, value, idx, key=(Ellipsis,), dims=(d,), accumulate=False)
     return out if input.ndim else _reshape(out, shape=())
 

@@ -40,7 +40,7 @@ def trace(fn, args, kwargs, leaves, name: str):
         tracer.captures,
         out_spec,
         [w for w, _ in writes],
-        [(t, v is not None) for t, v in grads],
+        [(_grad_target(t, tracer), v is not None) for t, v in grads],
         tracer.guards,
     )
     if bt is None:
@@ -60,6 +60,14 @@ def trace(fn, args, kwargs, leaves, name: str):
         program.bwd_graph = bwd
     program.reusable = not tracer.unstable
     return program, result
+
+
+def _grad_target(t, tracer):
+    """An argument's ``.grad`` is set on the argument of each call, not the traced one."""
+    for i, (_, a) in enumerate(tracer.args):
+        if a is t:
+            return ("arg", i)
+    return t
 
 
 def _input_target(i: int, tracer):

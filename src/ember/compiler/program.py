@@ -13,6 +13,7 @@ import numpy as np
 from ember.compiler.pytree import unflatten
 from ember.core.tensor import _wrap
 from ember.ir.errors import ExecutionError
+from ember.ir.graph import Value
 from ember.ir.interpreter import run_graph
 
 
@@ -35,6 +36,7 @@ class Program:
         self.requires_grad = False
         self.debug = None  # a check(node, outputs) callable for debug mode
         self.debug_bwd = None
+        self.aliased = None  # (graph, positions of outputs to copy), see ``unaliased``
 
     def respecialized(self, graph, bwd_graph=None):
         """A fresh program of the same call structure over another graph (a dynamic-batch
@@ -76,6 +78,7 @@ class Program:
 
     def apply_effects(self, leaves, outs) -> list:
         """Copy write-backs into their tensors and set ``.grad``s; returns the user outputs."""
+        outs = self.unaliased(outs)
         n_user = len(outs) - len(self.writes) - sum(has for _, has in self.grads)
         k = n_user
         for target in self.writes:
@@ -93,6 +96,8 @@ class Program:
                 t._vc[0] += 1
         given = set()
         for t, has in self.grads:
+            if isinstance(t, tuple):  # ("arg", i)
+                t = leaves[t[1]]
             if not has:
                 t._grad = None
                 continue
@@ -103,6 +108,35 @@ class Program:
             given.add(id(g))
             t._grad = _wrap(g)
         return outs[:n_user]
+
+    def unaliased(self, outs) -> list:
+        """``outs`` with a copy of each result that is a graph input, a constant or an earlier
+        result: after the passes ``x * 1`` returns ``x`` itself and two equal expressions one
+        value, but eager mode gives every result its own storage, and a caller writing into
+        a result must not change a constant (or a tensor written back later)."""
+        if self.aliased is None or self.aliased[0] is not self.optimized:
+            self.aliased = (self.optimized, aliased_outputs(self.optimized))
+        positions = self.aliased[1]
+        if not positions:
+            return outs
+        outs = list(outs)
+        for i in positions:
+            if i < len(outs):
+                outs[i] = np.array(outs[i])
+        return outs
+
+
+def aliased_outputs(graph) -> tuple:
+    """Positions of the graph outputs that are inputs, constants or repeat an earlier one."""
+    own = {id(v) for v in graph.inputs + graph.constants}
+    seen: set = set()
+    positions = []
+    for i, v in enumerate(graph.outputs):
+        if isinstance(v, Value):
+            if id(v) in own or id(v) in seen:
+                positions.append(i)
+            seen.add(id(v))
+    return tuple(positions)
 
 
 def execute(graph, fn, arrays, debug=None):

@@ -275,6 +275,7 @@ def _prefixed(op, err: EmberError) -> EmberError:
 def install() -> None:
     registry._tensor_type[0] = Tensor
     registry._dispatch[0] = apply
+    registry.grad_enabled = _enabled
 
 
 install()

@@ -50,6 +50,8 @@ def inplace(fn, name: str | None = None):
         # The op sees a snapshot of the old value, so whatever it saves stays valid.
         old = _wrap(self._data.copy())
         old._node, old._rg, old._out_idx = self._node, self._rg, self._out_idx
+        if _tracer[0] is not None:  # the snapshot holds self's current value, not a constant
+            _tracer[0]._bind(old._data, _tracer[0].value_of(self))
         result = fn(old, *args, **kwargs)
         write_into(self, result._data, name)
         take_graph_position(self, result)

@@ -25,6 +25,11 @@ from ember.ops import registry
 # modules that define them.
 SPECIAL: dict = {}
 
+# Ops whose node holds a sub-graph to run in place of the node, node by node with the same
+# ``check`` (fused elementwise chains): name -> body(node). A failing body node is named
+# itself, with its own source line.
+INLINE: dict = {}
+
 
 def run_graph(graph, inputs, check=None) -> list:
     """Run ``graph`` on NumPy ``inputs``; returns the outputs (arrays or literals).
@@ -40,6 +45,12 @@ def run_graph(graph, inputs, check=None) -> list:
     ops = registry.OPS
     for node in graph.nodes:
         args = [env[x] if isinstance(x, Value) else x for x in node.inputs]
+        inline = INLINE.get(node.op)
+        if inline is not None:
+            outs = run_graph(inline(node), args, check)
+            for o, a in zip(node.outputs, outs):
+                env[o] = a
+            continue
         try:
             special = SPECIAL.get(node.op)
             if special is not None:

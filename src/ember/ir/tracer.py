@@ -206,6 +206,8 @@ class Tracer:
             if c.tensor is not None and c.tensor._data is not c.array:
                 now = self.value_of(c.tensor)  # rebound (``p.data = ...``)
             if now is not None and now is not c.value:
+                if c.tensor is None and c.set is None:
+                    continue  # a .grad read through a getter (zeroed in place): see grads
                 writes.append((c, now))
         grads = []
         before = [(c.tensor, c.grad0) for c in self.captures if c.tensor is not None]

@@ -24,6 +24,7 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from ember import dtypes as D
+from ember.core import trace_hooks
 from ember.core.grad_mode import no_grad
 from ember.core.tensor import Tensor
 from ember.errors import EmberError, ShapeError
@@ -55,6 +56,9 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args, **kwargs):
+        tracer = trace_hooks.tracer[0]
+        if tracer is not None:
+            _guard_training(tracer, self)
         return self.forward(*args, **kwargs)
 
     # ---- registration by assignment --------------------------------------------------------
@@ -238,13 +242,19 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        tracer = trace_hooks.tracer[0]
         for p in self.parameters():
-            if p.grad is None:
+            if tracer is not None:  # the .grad state becomes graph inputs and outputs
+                tracer.read_grad(p)
+                tracer.touch(p)
+            if p._grad is None:
                 continue
             if set_to_none:
-                p.grad = None
+                p._grad = None
+            elif tracer is not None:
+                p._grad.zero_()
             else:
-                p.grad._data[...] = 0
+                p._grad._data[...] = 0
 
     def apply(self, fn) -> Module:
         """Call ``fn`` on every submodule (children first) and on self."""
@@ -284,11 +294,14 @@ class Module:
 
     # ---- Keras-style training: thin delegates to ember.train.model_api (config: self.compiled) --
 
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, run_eagerly=None) -> None:
-        """Configure training: optimizer, loss and metrics by name or object."""
+    def compile(
+        self, optimizer="rmsprop", loss=None, metrics=None, run_eagerly=None, jit=None
+    ) -> None:
+        """Configure training: optimizer, loss and metrics by name or object; ``jit=True``
+        compiles fit's train steps (``run_eagerly=True`` forces eager ones)."""
         from ember.train import model_api
 
-        model_api.compile(self, optimizer, loss, metrics, run_eagerly)
+        model_api.compile(self, optimizer, loss, metrics, run_eagerly, jit)
 
     def fit(self, x=None, y=None, **kwargs):
         """Train on tensors/arrays, a DataLoader or a Dataset; returns a ``History``."""
@@ -361,3 +374,17 @@ def _array(v) -> np.ndarray:
     if arr.dtype == object:
         raise ShapeError(f"load_state_dict: value of type {type(v).__name__} is not a tensor")
     return arr
+
+
+def _guard_training(tracer, module) -> None:
+    """A compiled call that ran ``module`` depends on its train/eval mode (dropout, batch
+    norm): a guard makes ``model.eval()`` select (or trace) another graph."""
+    seen = tracer.__dict__.setdefault("_modules_seen", set())
+    if id(module) in seen:
+        return
+    seen.add(id(module))
+    tracer.guards.append((_training_of(module), module.training))
+
+
+def _training_of(module):
+    return lambda: module.training

@@ -229,7 +229,22 @@ def pow_(x, y):
         return np.power(x, y)
     if _is_int(x) and _is_int(y):
         return _int_pow(x, y)
+    if np.ndim(x) == 0 and np.ndim(y) == 0:
+        return _scalar_pow(x, y)
     return np.power(x, y)
+
+
+def _scalar_pow(x, y):
+    """A 0-d float64 power as Python computes it (libm ``pow``): NumPy's vectorised float64
+    power (SVML on AVX-512) differs in the last bit now and then (``0.9 ** 7``), and compiled
+    optimizer steps compute ``beta ** step`` with this op where eager steps use Python floats."""
+    r = np.power(x, y)
+    if r.dtype != np.float64:
+        return r
+    try:
+        return np.asarray(math.pow(float(x), float(y)))
+    except (ValueError, OverflowError):  # NumPy's nan/inf, where Python raises
+        return r
 
 
 def _pow_grad_base(g, x, y):

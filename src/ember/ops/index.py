@@ -299,5 +299,7 @@ def cast_scalar(value, dtype):
 
 @masked_fill.defvjp
 def _(g, out, x, mask, value):
-    gv = OPS["masked_fill"](g, ~mask, 0) if isinstance(value, Meta) else None
+    # where(mask, g, 0), not masked_fill(g, ~mask, 0): the NumPy ``~`` would be a constant
+    # of a traced backward
+    gv = OPS["where"](mask, g, 0) if isinstance(value, Meta) else None
     return OPS["masked_fill"](g, mask, 0), None, gv

@@ -35,6 +35,8 @@ OPS: dict[str, Op] = {}
 # Set by ember.core.dispatch (dependency injection keeps ops below core in the layering).
 _tensor_type: list = [None]
 _dispatch: list = [None]
+# ember.core.grad_mode's flag (the list itself): whether ops record autograd graphs now.
+grad_enabled: list = [True]
 
 _SAVE = {
     "none": (False, False),

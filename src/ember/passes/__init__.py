@@ -7,12 +7,19 @@ in debug mode the verifier checks the graph after every pass.
 
 from __future__ import annotations
 
+from ember.passes.cse import cse
 from ember.passes.dce import dce
+from ember.passes.fold import fold
+from ember.passes.fuse import fuse
+from ember.passes.memory import memory
+from ember.passes.simplify import simplify
 
 # name -> pass, in the order they run. Later passes register themselves here in this order:
 # simplify, fold, cse, dce, fuse, memory (fuse and memory run last: they change node kinds and
 # add buffer annotations that the earlier passes need not understand).
-PIPELINE: dict = {"dce": dce}
+PIPELINE: dict = {"simplify": simplify, "fold": fold, "cse": cse, "dce": dce}
+PIPELINE["fuse"] = fuse
+PIPELINE["memory"] = memory
 
 
 def run_passes(graph, disable=(), debug: bool = False):

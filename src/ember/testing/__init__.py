@@ -9,5 +9,13 @@ True
 
 from ember.testing.compare import assert_close, to_numpy
 from ember.testing.gradcheck import GradcheckError, gradcheck, gradgradcheck
+from ember.testing.parity import check_parity
 
-__all__ = ["GradcheckError", "assert_close", "gradcheck", "gradgradcheck", "to_numpy"]
+__all__ = [
+    "GradcheckError",
+    "assert_close",
+    "check_parity",
+    "gradcheck",
+    "gradgradcheck",
+    "to_numpy",
+]

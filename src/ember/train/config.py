@@ -29,6 +29,8 @@ OPTIMIZERS = {
     "adamw": (optim.AdamW, 0.001),
     "rmsprop": (optim.RMSprop, 0.001),
 }
+# Whether fit compiles train steps when compile() is given neither jit nor run_eagerly.
+JIT_DEFAULT = False
 _LOGIT_LOSSES = ("cross_entropy", "sparse_categorical_crossentropy", "categorical_crossentropy")
 
 
@@ -39,7 +41,7 @@ class Compiled:
     model with lazy layers (their parameters exist only after a first forward).
     """
 
-    def __init__(self, model, optimizer, loss, metrics, run_eagerly):
+    def __init__(self, model, optimizer, loss, metrics, run_eagerly, jit=None):
         self.loss = None if loss is None else losses.get(loss)
         self.metrics = [_metric(m, self.loss) for m in (metrics or [])]
         self.loss_tracker = M.Mean("loss")
@@ -49,7 +51,11 @@ class Compiled:
             raise EmberValueError(f"compile: metric name(s) {dupes} appear more than once")
         self.metric_names = names
         self._by_name = dict(zip(names, [self.loss_tracker] + self.metrics))
-        self.run_eagerly = True if run_eagerly is None else bool(run_eagerly)
+        # run_eagerly=True forces eager steps and run_eagerly=False compiled ones (as in
+        # Keras); with neither, jit decides (default JIT_DEFAULT)
+        self.jit = _jit_choice(run_eagerly, jit)
+        self.run_eagerly = not self.jit
+        self.jit_step = None  # the JitStep, built by the first compiled train step
         self.input_spec = None  # (shape without batch dim, dtype), recorded by fit
         self._optimizer_spec = optimizer
         self.optimizer = _optimizer(model, optimizer)
@@ -105,6 +111,14 @@ class BatchLogs(Mapping):
 
     def __repr__(self) -> str:
         return repr(dict(self))
+
+
+def _jit_choice(run_eagerly, jit) -> bool:
+    if run_eagerly:
+        return False
+    if jit is None:
+        return JIT_DEFAULT if run_eagerly is None else True
+    return bool(jit)
 
 
 def _has_lazy(model) -> bool:

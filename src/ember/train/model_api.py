@@ -30,11 +30,15 @@ from ember.train.config import Compiled
 __all__ = ["compile", "evaluate", "fit", "predict", "test_step", "train_step"]
 
 
-def compile(model, optimizer="rmsprop", loss=None, metrics=None, run_eagerly=None) -> None:  # noqa: A001
+def compile(  # noqa: A001
+    model, optimizer="rmsprop", loss=None, metrics=None, run_eagerly=None, jit=None
+) -> None:
     """Resolve names (``'adam'``, ``'cross_entropy'``, ``'accuracy'`` ...) into objects and
-    store them in ``model.compiled``. ember is always eager: ``run_eagerly`` is accepted for
-    Keras compatibility and recorded."""
-    object.__setattr__(model, "compiled", Compiled(model, optimizer, loss, metrics, run_eagerly))
+    store them in ``model.compiled``. ``jit=True`` makes ``fit`` run each train step through
+    ``ember.compile`` (see ``ember.train.jit``; a step that cannot be traced warns and runs
+    eagerly); ``run_eagerly=True`` forces eager steps whatever ``jit`` says."""
+    c = Compiled(model, optimizer, loss, metrics, run_eagerly, jit)
+    object.__setattr__(model, "compiled", c)
 
 
 def _compiled(model, where: str) -> Compiled:
@@ -87,6 +91,10 @@ def train_step(model, batch):
     """Forward, loss, backward, optimizer step, metric updates; returns the running logs."""
     c = model.compiled
     x, y = unpack(batch)
+    out = _jit_step(model, c, x, y)
+    if out is not None:
+        loss, y_pred = out
+        return c.update_metrics(loss, y_pred, y)
     y_pred = _forward(model, x)
     loss = _loss(c, y_pred, y, "train_step")
     opt = c.optimizer
@@ -94,6 +102,17 @@ def train_step(model, batch):
     loss.backward()
     opt.step()
     return c.update_metrics(loss, y_pred, y)
+
+
+def _jit_step(model, c: Compiled, x, y):
+    """``(loss, y_pred)`` from the compiled step, or None to run the step eagerly."""
+    if not c.jit or y is None or c.loss is None:  # the eager step raises the clear error
+        return None
+    if c.jit_step is None:
+        from ember.train.jit import JitStep
+
+        c.jit_step = JitStep(model, c)
+    return c.jit_step(x, y)
 
 
 def test_step(model, batch):

@@ -11,8 +11,11 @@ its op's NumPy forward with its attributes written as literals::
         return (v1,)
 
 Intermediate arrays are deleted after their last use, so peak memory follows liveness as in
-eager mode. Nodes that the memory planner gave an ``out`` buffer (``node.attrs['out']`` is a
-buffer name) write into preallocated arrays held by the function's closure.
+eager mode. Ops with an emitter in ``kernels.EMITTERS`` call NumPy directly (``_add(a, b)``
+rather than a wrapper), and values the memory planner placed in a buffer
+(``graph.memory_plan``, see ``ember.passes.memory``) are written into arrays allocated once
+per program and held by the function's globals (``_add(a, b, out=b3)``). Fused nodes are
+opened up into their elementwise chains (``flat.flat_nodes``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import linecache
 
 import numpy as np
 
+from ember.backends.numpy.flat import flat_nodes
+from ember.backends.numpy.kernels import EMITTERS, NAMESPACE
 from ember.ir.graph import Value
 from ember.ops import registry
 
@@ -52,15 +57,21 @@ def generate(graph, name: str | None = None):
     exec(code, ns)  # noqa: S102 - our own generated source, built from the graph above
     fn = ns[gen.fn_name]
     fn.source = source
+    fn.buffers = gen.buffers
     return fn
 
 
 class _Generator:
     def __init__(self, graph):
         self.graph = graph
-        self.ns: dict = {"_asarray": np.asarray}
+        self.ns: dict = {"_asarray": np.asarray, **NAMESPACE}
         self.names: dict = {}
         self.fn_name = "compiled"
+        self.plan = getattr(graph, "memory_plan", None)
+        # Buffers are allocated here, once per program, and reused by every call.
+        self.buffers = [] if self.plan is None else self.plan.allocate()
+        for i, b in enumerate(self.buffers):
+            self.ns[f"b{i}"] = b
 
     def source(self, fn_name: str) -> str:
         g = self.graph
@@ -72,46 +83,59 @@ class _Generator:
         for i, c in enumerate(g.constants):
             self.names[c] = n = f"c{i}"
             self.ns[n] = c.const
-        last = _last_uses(g)
+        flat = list(flat_nodes(g))
+        last = _last_uses(g, flat)
         lines = [f"def {fn_name}({', '.join(params)}):"]
-        for k, node in enumerate(g.nodes):
-            lines.append("    " + self.node_line(k, node))
-            dead = [self.names[v] for v in last.get(k, ()) if v.producer is not None]
+        for k, (node, ins, outs) in enumerate(flat):
+            lines.extend("    " + line for line in self.node_lines(k, node, ins, outs))
+            dead = [self.names[v] for v in last.get(k, ()) if v in self.names and v.producer]
             if dead:
                 lines.append(f"    del {', '.join(dead)}")
-        outs = [self.operand(v) for v in g.outputs]
-        lines.append(f"    return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
+        rets = [self.operand(v) for v in g.outputs]
+        lines.append(f"    return ({', '.join(rets)}{',' if len(rets) == 1 else ''})")
         return "\n".join(lines) + "\n"
 
-    def node_line(self, k: int, node) -> str:
+    def node_lines(self, k: int, node, ins, outs) -> list:
         factory = NODE_KERNELS.get(node.op)
         if factory is not None:
-            return self.node_kernel_line(k, node, factory)
+            return [self.node_kernel_line(k, node, ins, outs, factory)]
+        names = []
+        for j, o in enumerate(outs):
+            self.names[o] = n = f"v{k}" if len(outs) == 1 else f"v{k}_{j}"
+            names.append(n)
+        args = [self.operand(x) for x in ins]
+        emitter = EMITTERS.get(node.op)
+        if emitter is not None and len(outs) == 1:
+            slot = None if self.plan is None else self.plan.slot_of(outs[0])
+            lines = emitter.emit(node, names[0], args, None if slot is None else f"b{slot}")
+            if lines is not None:
+                if outs[0].ndim == 0 and slot is None:
+                    lines.append(f"{names[0]} = _asarray({names[0]})")
+                return lines
+        return [self.forward_line(k, node, args, names)]
+
+    def forward_line(self, k: int, node, args: list, names: list) -> str:
         fn = f"f_{_identifier(node.op)}"
         if fn not in self.ns:
             kernel = KERNELS.get(node.op)
             self.ns[fn] = kernel if kernel is not None else registry.OPS[node.op].forward
-        args = [self.operand(x) for x in node.inputs]
+        args = list(args)
         for key, value in node.attrs.items():
             args.append(f"{key}={self.literal(value, f'a{k}_{key}')}")
-        outs = []
-        for j, o in enumerate(node.outputs):
-            self.names[o] = n = f"v{k}" if len(node.outputs) == 1 else f"v{k}_{j}"
-            outs.append(n)
         call = f"{fn}({', '.join(args)})"
-        if len(node.outputs) == 1 and node.outputs[0].ndim == 0:
+        if len(names) == 1 and node.outputs[0].ndim == 0:
             call = f"_asarray({call})"  # NumPy reductions to 0-d return scalars
-        return f"{', '.join(outs)} = {call}"
+        return f"{', '.join(names)} = {call}"
 
-    def node_kernel_line(self, k: int, node, factory) -> str:
+    def node_kernel_line(self, k: int, node, ins, outs, factory) -> str:
         fn = f"n{k}_{_identifier(node.op)}"
         self.ns[fn] = factory(node)
-        outs = []
-        for j, o in enumerate(node.outputs):
+        names = []
+        for j, o in enumerate(outs):
             self.names[o] = n = f"v{k}_{j}"
-            outs.append(n)
-        args = ", ".join(self.operand(x) for x in node.inputs)
-        return f"{', '.join(outs)}{',' if len(outs) == 1 else ''} = {fn}({args})"
+            names.append(n)
+        args = ", ".join(self.operand(x) for x in ins)
+        return f"{', '.join(names)}{',' if len(names) == 1 else ''} = {fn}({args})"
 
     def operand(self, x) -> str:
         if isinstance(x, Value):
@@ -135,20 +159,20 @@ def _is_literal(value) -> bool:
     return False
 
 
-def _last_uses(graph) -> dict:
-    """{node index: values whose last reader is that node} (graph outputs never die)."""
+def _last_uses(graph, flat) -> dict:
+    """{step index: values whose last reader is that step} (graph outputs never die)."""
     keep = {id(v) for v in graph.outputs if isinstance(v, Value)}
     last: dict = {}
-    for k, node in enumerate(graph.nodes):
-        for v in node.inputs:
+    for k, (_, ins, _) in enumerate(flat):
+        for v in ins:
             if isinstance(v, Value):
                 last[v] = k
     out: dict = {}
     for v, k in last.items():
         if id(v) not in keep:
             out.setdefault(k, []).append(v)
-    for k, node in enumerate(graph.nodes):  # results nothing reads die at once
-        for o in node.outputs:
+    for k, (_, _, outs) in enumerate(flat):  # results nothing reads die at once
+        for o in outs:
             if o not in last and id(o) not in keep:
                 out.setdefault(k, []).append(o)
     return out

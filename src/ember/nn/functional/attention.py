@@ -18,8 +18,18 @@ from ember.core.tensor import Tensor
 from ember.errors import DTypeError, ShapeError
 from ember.nn.functional.basic import dropout, linear
 from ember.nn.functional.softmax import softmax
+from ember.ops.elementwise import where as _where
 
 __all__ = ["multi_head_attention_forward", "scaled_dot_product_attention"]
+
+
+def _bool_to_additive(mask, data, if_true: float, if_false: float, dtype):
+    """A bool mask as an additive float mask. A tensor's mask goes through the ``where`` op so
+    that a compiled graph reads the mask of every call (a NumPy result would be a constant
+    of the graph); a mask given as Python data or an array is a constant anyway."""
+    if isinstance(mask, Tensor):
+        return _where(mask, if_true, if_false).to(dtype)
+    return tensor(np.where(data, if_true, if_false), dtype=dtype)
 
 
 def _additive(mask, dtype, what: str):
@@ -28,7 +38,7 @@ def _additive(mask, dtype, what: str):
         return None
     data = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     if data.dtype == np.bool_:
-        return tensor(np.where(data, -np.inf, 0.0), dtype=dtype)
+        return _bool_to_additive(mask, data, -np.inf, 0.0, dtype)
     if data.dtype.kind != "f":
         raise DTypeError(f"{what}: only bool and floating masks are supported, got {data.dtype}")
     return mask.to(dtype) if isinstance(mask, Tensor) else tensor(data, dtype=dtype)
@@ -57,7 +67,7 @@ def scaled_dot_product_attention(
     elif attn_mask is not None:
         data = attn_mask._data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
         if data.dtype == np.bool_:
-            attn_mask = tensor(np.where(data, 0.0, -np.inf), dtype=query.dtype)
+            attn_mask = _bool_to_additive(attn_mask, data, 0.0, -np.inf, query.dtype)
         scores = scores + attn_mask
     weights = softmax(scores, -1)
     if dropout_p > 0.0:

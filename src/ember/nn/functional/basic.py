@@ -15,11 +15,14 @@ import numpy as np
 
 from ember.core import random as _random
 from ember.core.inplace import inplace
-from ember.core.tensor import Tensor
+from ember.core.tensor import Tensor, _wrap
+from ember.core.trace_hooks import tracer as _tracer
+from ember.core.trace_hooks import value_read as _value_read
 from ember.errors import DTypeError, EmberIndexError, EmberValueError, ShapeError
 from ember.ops import elementwise as E
 from ember.ops import linalg as L
 from ember.ops import nn as P
+from ember.ops import random as R
 
 __all__ = [
     "linear",
@@ -99,8 +102,23 @@ def _float_input(name: str, input) -> None:
         raise DTypeError(f"{name}: expected a floating-point input, got {input.dtype.name}")
 
 
+def _traced_mask(mask_shape, p: float, dtype, tracer) -> Tensor:
+    """The mask as a ``bernoulli_mask`` node whose seed is a live graph input, drawn afresh
+    from the default generator at every call (a mask drawn here would be baked into the
+    graph). Compiled masks thus differ from eager ones but are reproducible under
+    ``ember.manual_seed``."""
+    gen = _random.default_generator
+    seed = R.draw_seed(gen.np)
+    tracer.capture(seed, get=lambda: R.draw_seed(_random.default_generator.np), name="seed")
+    return R.bernoulli_mask(_wrap(seed), shape=tuple(mask_shape), p=p, dtype=np.dtype(dtype))
+
+
 def _apply_mask(name, input, mask_shape, p, inplace_):
-    mask = _keep_mask(mask_shape, p, input._data.dtype)
+    tracer = _tracer[0]
+    if tracer is None:
+        mask = _keep_mask(mask_shape, p, input._data.dtype)
+    else:
+        mask = _traced_mask(mask_shape, p, input._data.dtype, tracer)
     if inplace_:
         return inplace(lambda x: E.mul(x, mask), name + "_")(input)
     return E.mul(input, mask)
@@ -109,6 +127,10 @@ def _apply_mask(name, input, mask_shape, p, inplace_):
 def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False):
     """Zero each element with probability ``p`` and scale the rest by ``1/(1-p)``
     (training only); the gradient goes through the same mask. Seeded by ``ember.manual_seed``.
+
+    Inside ``ember.compile`` the mask is a graph node fed a fresh seed from the default
+    generator at every call: the same distribution and reproducible under
+    ``ember.manual_seed``, but not the masks an eager run draws (see ``ember.ops.random``).
 
     >>> import ember
     >>> import ember.nn.functional as F
@@ -169,11 +191,20 @@ def _alpha(name, input, p, training, inplace_, mask_shape):
     dt = input._data.dtype
     if p == 1.0:
         return _apply_mask(name, input, input.shape, 1.0, inplace_)
-    keep = _random.default_generator.np.random(mask_shape, dtype=np.float32) >= p
+    tracer = _tracer[0]
+    if tracer is not None:  # select the SELU saturation value where the mask is zero
+        keep = _traced_mask(mask_shape, p, np.float32, tracer) > 0.0
+    else:
+        keep = _random.default_generator.np.random(mask_shape, dtype=np.float32) >= p
     a = 1.0 / math.sqrt((1.0 - p) * (1.0 + p * _SELU_ALPHA**2))
     b = -a * _SELU_ALPHA * p
-    scale = np.multiply(keep, a, dtype=dt)
-    shift = np.where(keep, b, a * _SELU_ALPHA + b).astype(dt)
+    if tracer is not None:
+        scale = E.cast(keep, dtype=np.dtype(dt)) * a
+        shift = E.where(keep, b, a * _SELU_ALPHA + b)
+        shift = shift if shift._data.dtype == dt else E.cast(shift, dtype=np.dtype(dt))
+    else:
+        scale = np.multiply(keep, a, dtype=dt)
+        shift = np.where(keep, b, a * _SELU_ALPHA + b).astype(dt)
 
     def fn(x):
         return E.add(E.mul(x, scale), shift)
@@ -274,6 +305,12 @@ def one_hot(tensor, num_classes: int = -1):
         if tensor.numel() == 0:
             raise EmberValueError(
                 "one_hot: can not infer the number of classes from an empty tensor"
+            )
+        if _value_read[0] is not None:
+            _value_read[0](
+                "one_hot",
+                "num_classes=-1 takes the number of classes from the data (max + 1), which "
+                "would fix the output shape of a compiled graph; pass num_classes",
             )
         num_classes = int(tensor._data.max()) + 1
     elif num_classes < 1 and not (num_classes == 0 and tensor.numel() == 0):

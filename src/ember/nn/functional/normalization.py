@@ -19,11 +19,14 @@ import numpy as np
 
 from ember.core.grad_mode import no_grad
 from ember.core.inplace import write_into
+from ember.core.tensor import Tensor
+from ember.core.trace_hooks import tracer as _tracer
 from ember.errors import DTypeError, EmberValueError, ShapeError
 from ember.ops import elementwise as E
 from ember.ops import movement as M
 from ember.ops import nn as P
 from ember.ops import norm_kernels as K
+from ember.ops import running_stats as RS
 from ember.ops.registry import OPS
 from ember.ops.rules import broadcast, norm_dim
 
@@ -78,30 +81,41 @@ def _fused(input, weight, bias, axis, eps, pshape):
     )
 
 
-def _update_running(input, axis, keep, running_mean, running_var, momentum):
+def _update_running(input, axis, keep, running_mean, running_var, momentum, count=None):
     """running = (1 - momentum) * running + momentum * batch statistic (unbiased variance),
     in place and outside autograd; ``keep`` = dims averaged after the per-group moments.
-    Called right after the fused forward, whose moments it reuses."""
+    Called right after the fused forward, whose moments it reuses. While tracing, the update
+    is the ``running_stat`` op written back with ``copy_``, so a compiled step performs it;
+    ``count`` (the ``num_batches_tracked`` tensor) then stands for ``momentum = 1/count``."""
+    if _tracer[0] is not None:
+        if isinstance(momentum, Tensor):  # BatchNorm's momentum=None: the batch count
+            momentum, count = 0.0, momentum
+        _traced_update(input, axis, keep, running_mean, running_var, momentum, count)
+        return
     x = input._data
     last, K.last_moments[0] = K.last_moments[0], None
     if last is not None and last[0] == id(x):
         mean, var = last[1], last[2]
     else:
-        xf = x.astype(np.float32) if x.dtype == _F16 else x
-        _, mean, var = K.Reducer(x.shape, axis).moments(xf)
+        mean, var = RS.batch_moments(x, axis)
     n = math.prod(x.shape[a] for a in axis)
     with no_grad():
-        if running_var is not None:
-            var = var * (n / max(n - 1, 1))
-            _blend(running_var, var.mean(axis=keep) if keep else var, momentum)
-        if running_mean is not None:
-            _blend(running_mean, mean.mean(axis=keep) if keep else mean, momentum)
+        for stat, use_var in ((running_var, True), (running_mean, False)):
+            if stat is not None:
+                new = RS.blend(stat._data, mean, var, n, keep, momentum, use_var)
+                write_into(stat, new, "batch_norm")
 
 
-def _blend(stat, batch, momentum):
-    old = stat._data
-    new = old * (1.0 - momentum) + batch.reshape(old.shape) * momentum
-    write_into(stat, new.astype(old.dtype, copy=False), "batch_norm")
+def _traced_update(input, axis, keep, running_mean, running_var, momentum, count):
+    K.last_moments[0] = None
+    extra = () if count is None else (count,)
+    with no_grad():
+        for stat, use_var in ((running_var, True), (running_mean, False)):
+            if stat is not None:
+                new = RS.running_stat(
+                    stat, input, *extra, axis=axis, keep=keep, momentum=momentum, var=use_var
+                )
+                stat.copy_(new)
 
 
 def _eval_norm(input, running_mean, running_var, weight, bias, eps, pshape):
@@ -109,15 +123,23 @@ def _eval_norm(input, running_mean, running_var, weight, bias, eps, pshape):
     shift``: the statistics are constants, so only the per-channel vectors are differentiable."""
     dt = input._data.dtype
     cdt = np.float32 if dt == _F16 else dt
-    rstd = 1.0 / np.sqrt(running_var._data.astype(cdt).reshape(-1) + eps)
-    mean = running_mean._data.astype(cdt).reshape(-1)
-    scale = rstd.astype(dt) if weight is None else E.mul(_as(weight, cdt), rstd)
+    if _tracer[0] is not None:  # the statistics are graph inputs: they change between calls
+        rstd = E.div(1.0, E.sqrt(E.add(_flat(running_var, cdt), eps)))
+        mean = _flat(running_mean, cdt)
+    else:
+        rstd = 1.0 / np.sqrt(running_var._data.astype(cdt).reshape(-1) + eps)
+        mean = running_mean._data.astype(cdt).reshape(-1)
+    scale = rstd if weight is None else E.mul(_as(weight, cdt), rstd)
     if bias is None:
-        shift = (-mean * rstd).astype(dt) if weight is None else E.mul(scale, -mean)
+        shift = -mean * rstd if weight is None else E.mul(scale, -mean)
     else:
         shift = E.sub(_as(bias, cdt), mean * rstd if weight is None else E.mul(scale, mean))
     scale, shift = (_shaped(v, pshape, dt) for v in (scale, shift))
     return E.add(E.mul(input, scale), shift)
+
+
+def _flat(t, dt):
+    return M.reshape(_as(t, dt), shape=(t.numel(),))
 
 
 def _as(t, dt):

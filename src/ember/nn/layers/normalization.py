@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 from ember.core.creation import ones, tensor, zeros
+from ember.core.grad_mode import no_grad
+from ember.core.trace_hooks import tracer as _tracer
 from ember.errors import ShapeError
 from ember.nn import functional as F
 from ember.nn.module import Module
@@ -59,10 +61,9 @@ class _BatchNorm(Module):
             )
         momentum = self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked._data += 1
-            self.num_batches_tracked._vc[0] += 1
+            self._count_batch()
             if momentum is None:  # cumulative moving average
-                momentum = 1.0 / float(self.num_batches_tracked.item())
+                momentum = self._cumulative_momentum()
         use_batch_stats = self.training or self.running_mean is None
         return F.batch_norm(
             input,
@@ -74,6 +75,20 @@ class _BatchNorm(Module):
             momentum if momentum is not None else 0.0,
             self.eps,
         )
+
+    def _count_batch(self) -> None:
+        if _tracer[0] is None:
+            self.num_batches_tracked._data += 1
+            self.num_batches_tracked._vc[0] += 1
+        else:  # an in-place op, so that the compiled step increments it too
+            with no_grad():
+                self.num_batches_tracked.add_(1)
+
+    def _cumulative_momentum(self):
+        if _tracer[0] is None:
+            return 1.0 / float(self.num_batches_tracked.item())
+        # compiled: the count is a graph input; the update reads 1/count from it
+        return self.num_batches_tracked
 
     def extra_repr(self) -> str:
         return (

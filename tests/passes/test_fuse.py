@@ -1,0 +1,120 @@
+"""Elementwise fusion: which chains become fused nodes, and that fused graphs (run by the
+interpreter and by the generated code) give bitwise the unoptimized graph's results."""
+
+import numpy as np
+import pytest
+
+from ember.backends.numpy.codegen import generate
+from ember.ir import Graph, GraphError, run_graph
+from ember.ir.verify import verify
+from ember.passes.fuse import fuse
+from ember.passes.memory import memory
+
+RNG = np.random.default_rng(0)
+
+
+def _x(*shape):
+    return RNG.standard_normal(shape).astype(np.float32)
+
+
+def _same(g, inputs):
+    """Fuse ``g``, verify it, and compare interpreter and generated code against ``g``."""
+    f = fuse(g)
+    verify(f)
+    want = run_graph(g, inputs)
+    for got in (run_graph(f, inputs), generate(memory(f))(*inputs)):
+        for w, o in zip(want, got):
+            np.testing.assert_array_equal(o, w)
+    return f
+
+
+def _ops(f):
+    return [n.op for n in f.nodes]
+
+
+def test_sgd_momentum_chain_is_one_node_with_two_results():
+    g = Graph()
+    p, m, grad = (g.add_input(np.float32, (7, 5), n) for n in ("p", "m", "g"))
+    lr = g.add_input(np.float32, (), "lr")
+    a = g.add_node("mul", [m, 0.9]).outputs[0]
+    new_m = g.add_node("add", [a, grad]).outputs[0]
+    step = g.add_node("mul", [lr, new_m]).outputs[0]
+    new_p = g.add_node("sub", [p, step]).outputs[0]
+    g.outputs = [new_p, new_m]
+    f = _same(g, [_x(7, 5), _x(7, 5), _x(7, 5), np.float32(0.1) * np.ones((), np.float32)])
+    assert _ops(f) == ["fused"]
+    body = f.nodes[0].subgraphs["body"]
+    assert [n.op for n in body.nodes] == ["mul", "add", "mul", "sub"]
+    assert [o.name for o in f.nodes[0].outputs] == [new_m.name, new_p.name]
+    text = str(f)
+    assert f"%{new_m.name}: f32[7, 5], %{new_p.name}: f32[7, 5] = fused(%m, %g, %lr, %p)" in text
+    assert "sub(%a3, %2)" in text  # the body prints under the node
+
+
+def test_relu_backward_where_chain_fuses():
+    g = Graph()
+    y = g.add_input(np.float32, (4, 6), "y")
+    gy = g.add_input(np.float32, (4, 6), "gy")
+    mask = g.add_node("le", [y, 0]).outputs[0]
+    g.outputs = [g.add_node("where", [mask, 0, gy]).outputs[0]]
+    x = _x(4, 6)
+    x[0, :3] = [0.0, -0.0, np.nan]
+    f = _same(g, [x, _x(4, 6)])
+    assert _ops(f) == ["fused"]
+
+
+def test_shape_change_and_non_elementwise_ops_break_chains():
+    g = Graph()
+    x = g.add_input(np.float32, (3, 4), "x")
+    a = g.add_node("exp", [x]).outputs[0]
+    s = g.add_node("sum", [a], {"axis": (1,), "keepdims": True}).outputs[0]
+    b = g.add_node("div", [a, s]).outputs[0]  # reads a and s: a's group was read by the sum
+    c = g.add_node("mul", [b, 2.0]).outputs[0]
+    r = g.add_node("reshape", [c], {"shape": (12,)}).outputs[0]
+    g.outputs = [g.add_node("neg", [r]).outputs[0]]
+    f = _same(g, [_x(3, 4)])
+    # exp stays alone (the sum reads it before div could join); div+mul fuse; neg is alone
+    assert _ops(f) == ["exp", "sum", "fused", "reshape", "neg"]
+
+
+def test_value_read_between_chain_members_seals_the_chain():
+    g = Graph()
+    x = g.add_input(np.float32, (5,), "x")
+    w = g.add_input(np.float32, (5, 5), "w")
+    a = g.add_node("exp", [x]).outputs[0]
+    m = g.add_node("matmul", [w, a]).outputs[0]  # reads a: a must exist before the matmul
+    b = g.add_node("add", [a, m]).outputs[0]
+    g.outputs = [g.add_node("tanh", [b]).outputs[0]]
+    f = _same(g, [_x(5), _x(5, 5)])
+    assert _ops(f) == ["exp", "matmul", "fused"]
+
+
+def test_single_elementwise_nodes_and_scalars_are_not_fused():
+    g = Graph()
+    x = g.add_input(np.float64, (), "x")
+    a = g.add_node("cast", [x], {"dtype": np.dtype(np.float32)}).outputs[0]
+    y = g.add_input(np.float32, (3,), "y")
+    g.outputs = [g.add_node("mul", [a, y]).outputs[0]]
+    f = _same(g, [np.asarray(0.5), _x(3)])
+    assert _ops(f) == ["cast", "mul"]
+
+
+def test_verify_rejects_a_fused_node_that_does_not_match_its_body():
+    g = Graph()
+    x = g.add_input(np.float32, (3,), "x")
+    a = g.add_node("exp", [x]).outputs[0]
+    g.outputs = [g.add_node("neg", [a]).outputs[0]]
+    f = fuse(g)
+    f.nodes[0].subgraphs["body"].inputs[0].shape = (4,)
+    with pytest.raises(GraphError, match="fused"):
+        verify(f)
+
+
+def test_input_graph_is_not_mutated():
+    g = Graph()
+    x = g.add_input(np.float32, (3,), "x")
+    a = g.add_node("exp", [x]).outputs[0]
+    g.outputs = [g.add_node("neg", [a]).outputs[0]]
+    before = str(g)
+    fuse(g)
+    assert str(g) == before and g.outputs[0].producer.op == "neg"

@@ -393,3 +393,14 @@ def test_grad_ignores_branches_that_lead_to_no_input():
         res.append(ga)
         assert calls == [1]  # only the backward above ran the hook
     close(res[0], res[1])
+
+
+def test_grad_of_the_same_output_listed_twice_sums_its_seeds_like_torch():
+    a = np.array([0.3, -1.2, 0.7], np.float32)
+    x = ember.tensor(a, requires_grad=True)
+    tx = torch.tensor(a, requires_grad=True)
+    y, ty = (x * 3).tanh(), (tx * 3).tanh()
+    s1, s2 = np.array([1.0, 2.0, -1.0], np.float32), np.array([0.5, 0.5, 4.0], np.float32)
+    (g,) = ember.autograd.grad([y, y], [x], [ember.tensor(s1), ember.tensor(s2)])
+    (r,) = torch.autograd.grad([ty, ty], [tx], [torch.tensor(s1), torch.tensor(s2)])
+    np.testing.assert_allclose(g.numpy(), r.numpy(), rtol=1e-4)

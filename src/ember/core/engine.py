@@ -297,7 +297,7 @@ def dependencies(start, with_parents=False):
     asked, each node's parents (the nodes whose VJP feeds it)."""
     deps = {}
     parents = {} if with_parents else None
-    stack = list(start)
+    stack = list(dict.fromkeys(start))  # a node given twice (repeated roots) is walked once
     seen = set(stack)
     while stack:
         node = stack.pop()

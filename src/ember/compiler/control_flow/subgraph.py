@@ -104,7 +104,10 @@ def trace_fn(fn, args, name: str, what: str, flatten=None) -> SubTrace:
 
     ``flatten(result)`` gives the (leaves, spec) of the result (tensor_leaves by default)."""
     sub = Tracer(name)
-    inner = [_wrap(t._data) for t in args]
+    # New array objects (views): the tracer keys values by array identity, and the function
+    # may also capture an argument's tensor by closure, which must stay the outer value
+    # (``while_loop(..., body=lambda y: (y + a / y), (a,))`` divides by the initial ``a``).
+    inner = [_wrap(t._data.view()) for t in args]
     for i, t in enumerate(inner):
         sub.add_arg(t, f"a{i}")
     flatten = flatten or (lambda r: tensor_leaves(r, f"{what} result"))

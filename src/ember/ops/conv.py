@@ -25,7 +25,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ember.errors import DTypeError, ShapeError
-from ember.ops import parallel, rules
+from ember.ops import conv_wide, parallel, rules
 from ember.ops.registry import OPS, needs_input_grad, primitive
 
 FLOATS = (np.float16, np.float32, np.float64)
@@ -118,13 +118,19 @@ def _padded(x, hb, wb, pt, pl):
     return buf
 
 
+def _padded_for(x, oh, ow, kh, kw, stride, pt, pl, dilation):
+    """``x`` as a contiguous array holding every position the windows read (zero-padded)."""
+    hb, wb = _need(oh, kh, stride[0], dilation[0]), _need(ow, kw, stride[1], dilation[1])
+    if pt or pl or x.shape[2] < hb or x.shape[3] < wb:
+        return _padded(x, hb, wb, pt, pl)
+    return np.ascontiguousarray(x)
+
+
 def im2col(x, kh, kw, oh, ow, stride, pt, pl, dilation, groups):
     """Columns of ``x`` as ``(groups, C/groups * kh * kw, N * oh * ow)``."""
     n, c = x.shape[:2]
     (sh, sw), (dh, dw) = stride, dilation
-    hb, wb = _need(oh, kh, sh, dh), _need(ow, kw, sw, dw)
-    if pt or pl or x.shape[2] < hb or x.shape[3] < wb:
-        x = _padded(x, hb, wb, pt, pl)
+    x = _padded_for(x, oh, ow, kh, kw, stride, pt, pl, dilation)
     s = x.strides
     shape = (c, kh, kw, n, oh, ow)
     view = as_strided(x, shape, (s[1], dh * s[2], dw * s[3], s[0], sh * s[2], sw * s[3]))
@@ -246,6 +252,9 @@ def conv2d(x, w, *b, stride, padding, dilation, groups):
     if _is_pointwise((kh, kw), stride, padding, groups):
         res = np.matmul(w.reshape(o, c), x.reshape(n, c, oh * ow)).reshape(n, o, oh, ow)
         out = res if not b else np.add(res, b[0][:, None, None], out=res)
+    elif conv_wide.applies(stride, groups):
+        xp = _padded_for(x, oh, ow, kh, kw, stride, padding[0], padding[2], dilation)
+        out = conv_wide.forward(xp, w, b[0] if b else None, oh, ow, dilation)
     else:
         cols = im2col(x, kh, kw, oh, ow, stride, padding[0], padding[2], dilation, groups)
         if groups == 1:  # (N*OH*OW, O): BLAS is faster with the long dimension first
@@ -367,6 +376,10 @@ def conv2d_weight_grad(x, g, *, kernel, stride, padding, dilation, groups):
     kh, kw = kernel
     if _is_pointwise(tuple(kernel), stride, padding, groups) and x.shape[2:] == (oh, ow):
         res = np.tensordot(g, x, axes=([0, 2, 3], [0, 2, 3])).reshape(wshape)
+        return res if res.dtype == dt else res.astype(dt)
+    if conv_wide.applies(stride, groups):
+        xp = _padded_for(x, oh, ow, kh, kw, stride, padding[0], padding[1], dilation)
+        res = conv_wide.weight_grad(xp, g, (kh, kw), dilation)
         return res if res.dtype == dt else res.astype(dt)
     cols = im2col(x, kh, kw, oh, ow, stride, padding[0], padding[1], dilation, groups)
     gt = _grad_columns(g, ow, groups)

@@ -1,7 +1,8 @@
 """Pooling and resampling primitives (NCHW, loops over kernel offsets, never over pixels).
 
 * ``max_pool2d`` computes only the maxima; its VJP finds the argmax positions again
-  (``max_pool2d_indices``, PyTorch's first-maximum rule, NaN wins) and scatters to them.
+  (``max_pool2d_indices``, PyTorch's first-maximum rule, NaN wins) and scatters to them,
+  or, when the windows tile the input, writes the gradient directly (``max_pool_grad``).
   ``max_pool_gather`` / ``max_pool_scatter`` are each other's VJPs, so second-order
   gradients exist. Indices are flat positions in the (H, W) plane, as PyTorch returns them.
 * ``avg_pool2d`` and ``avg_pool2d_backward`` are linear and each other's adjoints.
@@ -17,6 +18,7 @@ import numpy as np
 
 from ember.errors import ShapeError
 from ember.ops import parallel, rules
+from ember.ops.max_pool_grad import tiles
 from ember.ops.registry import OPS, primitive
 
 FLOATS = (np.float16, np.float32, np.float64)
@@ -115,6 +117,8 @@ def max_pool2d(x, *, kernel, stride, padding, dilation, ceil_mode):
 
 @max_pool2d.defvjp
 def _(g, out, x, *, kernel, stride, padding, dilation, ceil_mode):
+    if tiles(x.shape[2:], kernel, stride, padding, dilation, out.shape[2:]):
+        return OPS["max_pool2d_grad"](g, x, out, kernel=kernel)
     idx = OPS["max_pool2d_indices"](
         x,
         out,

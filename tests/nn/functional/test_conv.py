@@ -358,17 +358,23 @@ def test_conv_transpose_errors():
     )
 
 
-@pytest.fixture(params=["threads", "col2im", "threads+col2im"])
+@pytest.fixture(params=["threads", "col2im", "threads+col2im", "chunks", "threads+one-gemm"])
 def kernels(request, monkeypatch):
     """Force the batch-split (multi-threaded) kernels on whatever the sizes, and/or the
-    GEMM + col2im input gradient instead of the row formulation small images get."""
-    from ember.ops import conv, parallel
+    GEMM + col2im input gradient instead of the row formulation small images get, and/or
+    the stride-1 kernels' other paths: several samples per chunk (a short last one), and
+    the weight gradient as one GEMM over the batch instead of per-sample products."""
+    from ember.ops import conv, conv_wide, parallel
 
     if "threads" in request.param:
         monkeypatch.setattr(parallel, "THREADS", [3])
         monkeypatch.setattr(parallel, "MIN_WORK", [0])
     if "col2im" in request.param:
         monkeypatch.setattr(conv, "ROWS_MAX_RATIO", [0.0])
+    if "chunks" in request.param:  # 2 samples of the first case per chunk: 2 + 2 + 1
+        monkeypatch.setattr(conv_wide, "CHUNK_ELEMENTS", 2 * 27 * 70)
+    if "one-gemm" in request.param:
+        monkeypatch.setattr(conv_wide, "PER_SAMPLE_MAX_ROWS", 0)
 
 
 THREADED = [

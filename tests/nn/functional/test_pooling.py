@@ -76,6 +76,9 @@ CASES = [
     mp2("indices", [(2, 2, 6, 6)], kernel_size=3, stride=2, padding=1, return_indices=True),
     mp2("indices-k2", [(1, 2, 4, 6)], kernel_size=2, return_indices=True),
     mp2("ties", [(2, 3, 8, 8)], ("float32",), ties, kernel_size=2, return_indices=True),
+    mp2("ties-k2", [(2, 3, 8, 8)], ("float32",), ties, kernel_size=2),  # tiling windows
+    mp2("ties-k3-tiling", [(1, 2, 9, 7)], ("float32",), ties, kernel_size=3),
+    mp2("nan-k2", [(2, 2, 6, 6)], ("float32",), with_nan, kernel_size=2),
     mp2("ties-overlap", [(1, 2, 7, 7)], ("float32",), ties, kernel_size=3, stride=1, padding=1),
     mp2(
         "nan", [(1, 2, 6, 6)], ("float32",), with_nan, kernel_size=3, stride=2, return_indices=True
@@ -332,3 +335,17 @@ def test_adaptive_output_size_errors():
         x,
         (1, 2, 3),
     )
+
+
+def test_tiling_max_pool_second_order_matches_torch():
+    rng = np.random.default_rng(3)
+    xa = np.maximum(rng.integers(-2, 3, (2, 3, 6, 6)), 0).astype(np.float64)  # ties
+    wa, ua = rng.standard_normal((2, 3, 3, 3)), rng.standard_normal(xa.shape)
+    x, w = ember.tensor(xa, requires_grad=True), ember.tensor(wa, requires_grad=True)
+    tx, tw = torch.tensor(xa, requires_grad=True), torch.tensor(wa, requires_grad=True)
+    (gx,) = ember.autograd.grad((F.max_pool2d(x, 2) * w).sum(), [x], create_graph=True)
+    (tgx,) = torch.autograd.grad((TF.max_pool2d(tx, 2) * tw).sum(), [tx], create_graph=True)
+    np.testing.assert_allclose(gx.detach().numpy(), tgx.detach().numpy())
+    (gw,) = ember.autograd.grad((gx * ember.tensor(ua)).sum(), [w])
+    (tgw,) = torch.autograd.grad((tgx * torch.tensor(ua)).sum(), [tw])
+    np.testing.assert_allclose(gw.numpy(), tgw.numpy(), rtol=1e-12)

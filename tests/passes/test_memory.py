@@ -121,3 +121,88 @@ def test_disabling_memory_pass_allocates_per_call():
         fast(x)
         assert "out=b" not in fast.programs[0].fn.source
         np.testing.assert_array_equal(fast(x).numpy(), model(x).numpy())
+
+
+# ---- donation: write-backs computed in the written array ---------------------------------
+
+
+def _sgd_graph():
+    """new_w = w - lr * g; returns (loss-like output, new_w), new_w donated to w."""
+    g = Graph()
+    w = g.add_input(np.float32, (3, 4), "w")
+    grad = g.add_input(np.float32, (3, 4), "g")
+    loss = g.add_node(
+        "sum", [g.add_node("mul", [w, w]).outputs[0]], {"axis": (0, 1), "keepdims": False}
+    )
+    step = g.add_node("mul", [grad, 0.1]).outputs[0]
+    new_w = g.add_node("sub", [w, step]).outputs[0]
+    g.outputs = [loss.outputs[0], new_w]
+    g.donations = {1: 0}
+    return g
+
+
+def test_write_back_is_computed_in_the_donated_input():
+    g = _sgd_graph()
+    w, grad = _x(3, 4), _x(3, 4)
+    want = run_graph(g, [w.copy(), grad])
+    g.memory_plan = plan(g)
+    assert format_plan(g).splitlines()[-1] == f"%{g.outputs[1].name} -> %w (donated)"
+    fn = generate(g)
+    arg = w.copy()
+    loss, new_w = fn(arg, grad)
+    assert new_w is arg  # written in place, nothing to copy back
+    np.testing.assert_array_equal(new_w, want[1])
+    np.testing.assert_array_equal(loss, want[0])  # computed from the old w
+
+
+def test_no_donation_when_the_input_is_read_later():
+    g = _sgd_graph()
+    w, new_w = g.inputs[0], g.outputs[1]
+    later = g.add_node("add", [w, 1.0]).outputs[0]  # reads the old w after the update
+    g.outputs.append(later)
+    assert new_w not in plan(g).donated
+    _check(g, [_x(3, 4), _x(3, 4)])
+
+
+def test_no_donation_when_the_input_is_returned_or_types_differ():
+    g = _sgd_graph()
+    g.outputs.append(g.inputs[0])
+    assert not plan(g).donated
+    g = _sgd_graph()
+    g.inputs[0].dtype = np.dtype(np.float64)  # (a crafted mismatch: the update is float32)
+    assert not plan(g).donated
+
+
+def test_compiled_step_with_an_argument_aliasing_a_parameter_matches_no_donation():
+    """The runtime hands a copy to the generated code when a donated input shares memory
+    with another input, so donation never changes a result."""
+    results = []
+    for disable in ((), ("memory",)):
+        w = ember.ones(4)
+
+        def f(x, w=w):
+            out = (x * 3.0).sum()  # read x ...
+            with ember.no_grad():
+                w.sub_(x * 0.5)  # ... and write w; x is a view of w below
+            return out + (x * 1.0).sum()
+
+        fast = ember.compile(f, disable=disable)
+        for _ in range(3):
+            results.append((float(fast(w[:])), w.numpy().copy()))
+    n = len(results) // 2
+    for (a, wa), (b, wb) in zip(results[:n], results[n:]):
+        assert a == b
+        np.testing.assert_array_equal(wa, wb)
+
+
+def test_protect_copies_only_aliased_or_read_only_donors():
+    from ember.compiler.program import protect
+
+    a, b = np.zeros(4), np.ones(3)
+    ro = np.ones(2)
+    ro.flags.writeable = False
+    same = protect([a, b], [0])
+    assert same[0] is a and same[1] is b
+    out = protect([a, a[1:], b], [0, 2])
+    assert out[0] is not a and np.shares_memory(out[1], a) and out[2] is b
+    assert protect([ro, b], [0])[0] is not ro

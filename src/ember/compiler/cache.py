@@ -87,9 +87,14 @@ def finalize(program, owner):
         from ember.compiler.freeze import freeze
 
         graph = freeze(program)
+    elif getattr(program, "bwd_graph", None) is None:
+        graph.donations = _donations(program)
     program.optimized = _drop_unused_inputs(
         program, run_passes(graph, disable=owner.disable, debug=owner.debug)
     )
+    plan = getattr(program.optimized, "memory_plan", None)
+    donors = set(plan.donated.values()) if plan is not None else set()
+    program.donated = [i for i, v in enumerate(program.optimized.inputs) if v in donors]
     from ember.compiler.debug import checker
 
     if owner.debug:
@@ -103,6 +108,25 @@ def finalize(program, owner):
             program.debug_bwd = checker(program.bwd_optimized)
         program.bwd_fn = generate(program.bwd_optimized)
     return program
+
+
+def _donations(program) -> dict:
+    """{graph output: graph input} positions of the write-backs (parameters, optimizer
+    state) whose new value may be computed in the written array itself (passes.memory)."""
+    g = program.graph
+    n_args = len(program.arg_index)
+    if len(g.inputs) != n_args + len(program.captures):
+        return {}
+    n_user = len(g.outputs) - len(program.writes) - sum(has for _, has in program.grads)
+    out = {}
+    for k, target in enumerate(program.writes):
+        if isinstance(target, tuple):  # ("arg", i)
+            pos = program.arg_index.index(target[1])
+        else:
+            pos = next((n_args + j for j, c in enumerate(program.captures) if c is target), None)
+        if pos is not None:
+            out[n_user + k] = pos
+    return out
 
 
 def _drop_unused_inputs(program, graph):

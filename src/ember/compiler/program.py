@@ -37,6 +37,7 @@ class Program:
         self.debug = None  # a check(node, outputs) callable for debug mode
         self.debug_bwd = None
         self.aliased = None  # (graph, positions of outputs to copy), see ``unaliased``
+        self.donated = []  # input positions the generated code writes into (``protect``)
 
     def respecialized(self, graph, bwd_graph=None):
         """A fresh program of the same call structure over another graph (a dynamic-batch
@@ -65,7 +66,10 @@ class Program:
         return arrays
 
     def run(self, leaves):
-        outs = execute(self.optimized, self.fn, self.feed(leaves), self.debug)
+        arrays = self.feed(leaves)
+        if self.donated and self.debug is None:
+            arrays = protect(arrays, self.donated)
+        outs = execute(self.optimized, self.fn, arrays, self.debug)
         return self.finish(leaves, outs)
 
     def finish(self, leaves, outs):
@@ -86,14 +90,14 @@ class Program:
             k += 1
             if isinstance(target, tuple):  # ("arg", i)
                 t = leaves[target[1]]
-                np.copyto(t._data, new, casting="unsafe")
-                t._vc[0] += 1
             elif target.set is not None:
                 target.set(new)
+                continue
             else:
                 t = target.tensor
+            if new is not t._data:  # (a donated input was written in place already)
                 np.copyto(t._data, new, casting="unsafe")
-                t._vc[0] += 1
+            t._vc[0] += 1
         given = set()
         for t, has in self.grads:
             if isinstance(t, tuple):  # ("arg", i)
@@ -137,6 +141,20 @@ def aliased_outputs(graph) -> tuple:
                 positions.append(i)
             seen.add(id(v))
     return tuple(positions)
+
+
+def protect(arrays, donated) -> list:
+    """``arrays`` with a private copy of each donated input that shares its memory with
+    another input or cannot be written: the generated code writes donated inputs in place,
+    which must not change another input it has yet to read."""
+    bases = [id(a if a.base is None else a.base) for a in arrays]
+    if len(set(bases)) == len(bases) and all(arrays[i].flags.writeable for i in donated):
+        return arrays
+    arrays = list(arrays)
+    for i in donated:
+        if bases.count(bases[i]) > 1 or not arrays[i].flags.writeable:
+            arrays[i] = arrays[i].copy()
+    return arrays
 
 
 def execute(graph, fn, arrays, debug=None):

@@ -29,4 +29,5 @@ def clone_graph(graph: Graph, mapping: dict | None = None) -> Graph:
             node.outputs.append(m[o])
         new.nodes.append(node)
     new.outputs = [get(x) for x in graph.outputs]
+    new.donations = dict(graph.donations)
     return new

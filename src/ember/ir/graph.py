@@ -97,6 +97,9 @@ class Graph:
         self.nodes: list[Node] = []
         self.constants: list[Value] = []
         self._counter = 0
+        # {output position: input position}: the output is the new value of the input's
+        # array (a write-back), so the planner may compute it in that array (passes.memory)
+        self.donations: dict = {}
 
     # ---- building ---------------------------------------------------------------------
 

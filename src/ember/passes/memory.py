@@ -13,6 +13,11 @@ per program and passes it as ``out=``. Rules, in order of importance:
 * A slot is free after the last reader of its value; a later value of the same shape and dtype
   takes it. An elementwise node may write into an input's slot when that input dies at this
   node (it is then not a graph input or output, and no live view of it remains).
+* Donation: a graph output that is the new value of a graph input's array (a parameter or an
+  optimizer buffer the call writes back, ``graph.donations``) is computed straight into
+  that array when no later node reads the input, as eager mode's in-place ``p.sub_(...)``
+  does: no result array to allocate and no copy back. The runtime hands over a copy
+  instead when the input shares memory with another input (see ``Program.protect``).
 
 Every planned kernel overwrites its whole output, so a second call never reads stale data.
 
@@ -47,6 +52,7 @@ class MemoryPlan:
         self.slots: list = []
         self.where: dict = {}
         self.inplace: set = set()
+        self.donated: dict = {}  # output value -> the graph input whose array it is written in
 
     def slot_of(self, value):
         return self.where.get(value)
@@ -79,7 +85,31 @@ def plan(graph) -> MemoryPlan:
             if isinstance(x, Value):
                 for r in roots.get(x, (x,)):
                     last[r] = k
-    return _assign(flat, planned, last)
+    p = _assign(flat, planned, last)
+    p.donated = _donated(graph, flat, roots, escaping, last)
+    return p
+
+
+def _donated(graph, flat, roots, escaping, last) -> dict:
+    """The donations the plan can honour (see the module doc)."""
+    step = {outs[0]: (k, node, ins) for k, (node, ins, outs) in enumerate(flat) if outs}
+    out = {}
+    for o_pos, i_pos in graph.donations.items():
+        o, v = graph.outputs[o_pos], graph.inputs[i_pos]
+        if not isinstance(o, Value) or o not in step or v in out.values():
+            continue
+        k, node, ins = step[o]
+        others = [w for j, w in enumerate(graph.outputs) if j != o_pos and isinstance(w, Value)]
+        if (
+            _plannable(node, [o])
+            and (o.shape, o.dtype) == (v.shape, v.dtype)
+            and v not in escaping
+            and all(o not in roots.get(w, {w}) for w in others)
+            and last.get(v, -1) <= k
+            and (last.get(v, -1) < k or EMITTERS[node.op].elementwise)
+        ):
+            out[o] = v
+    return out
 
 
 def _plannable(node, outs) -> bool:
@@ -166,4 +196,6 @@ def format_plan(graph) -> str:
             if o in p.where:
                 tail = " (in place)" if o in p.inplace else ""
                 lines.append(f"%{o.name} -> b{p.where[o]}{tail}")
+            elif o in p.donated:
+                lines.append(f"%{o.name} -> %{p.donated[o].name} (donated)")
     return "\n".join(lines)

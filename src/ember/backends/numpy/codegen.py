@@ -106,13 +106,23 @@ class _Generator:
         args = [self.operand(x) for x in ins]
         emitter = EMITTERS.get(node.op)
         if emitter is not None and len(outs) == 1:
-            slot = None if self.plan is None else self.plan.slot_of(outs[0])
-            lines = emitter.emit(node, names[0], args, None if slot is None else f"b{slot}")
+            target = self.out_target(outs[0])
+            lines = emitter.emit(node, names[0], args, target)
             if lines is not None:
-                if outs[0].ndim == 0 and slot is None:
+                if outs[0].ndim == 0 and target is None:
                     lines.append(f"{names[0]} = _asarray({names[0]})")
                 return lines
         return [self.forward_line(k, node, args, names)]
+
+    def out_target(self, value):
+        """The array expression ``value`` is written into (``out=``), or None."""
+        if self.plan is None:
+            return None
+        slot = self.plan.slot_of(value)
+        if slot is not None:
+            return f"b{slot}"
+        donor = self.plan.donated.get(value)
+        return None if donor is None else self.names[donor]
 
     def forward_line(self, k: int, node, args: list, names: list) -> str:
         fn = f"f_{_identifier(node.op)}"

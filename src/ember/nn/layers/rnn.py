@@ -2,7 +2,8 @@
 initial states), with PyTorch's parameter names, layouts, gate order and initialisation.
 
 The input-to-hidden projection of a whole sequence is one GEMM per layer and direction; only
-the hidden-to-hidden product and the gate arithmetic run per time step.
+the hidden-to-hidden product and the gate arithmetic run per time step (for LSTM inside one
+primitive, ``ember.ops.lstm``).
 
 >>> import ember
 >>> lstm = ember.nn.LSTM(8, 16, num_layers=2, batch_first=True, bidirectional=True)
@@ -22,6 +23,7 @@ from ember.nn import functional as F
 from ember.nn import init
 from ember.nn.module import Module
 from ember.nn.parameter import Parameter
+from ember.ops.lstm import lstm_sequence
 
 __all__ = ["GRU", "LSTM", "RNN"]
 
@@ -127,18 +129,22 @@ class _RNNBase(Module):
                 if b_hh is not None and self.fold_hh_bias:
                     proj = proj + b_hh
                     b_hh = None
-                steps = range(x.shape[0] - 1, -1, -1) if d else range(x.shape[0])
-                state = states[layer * dirs + d]
-                seq = [None] * x.shape[0]
-                for t in steps:
-                    state = self._cell(proj[t], state, w_hh, b_hh)
-                    seq[t] = state[0] if isinstance(state, tuple) else state
-                outs.append(stack(seq))
+                seq, state = self._sequence(proj, states[layer * dirs + d], w_hh, b_hh, bool(d))
+                outs.append(seq)
                 final.append(state)
             x = outs[0] if dirs == 1 else cat(outs, -1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, True)
         return x, final
+
+    def _sequence(self, proj, state, w_hh, b_hh, reverse: bool):
+        """The recurrence over one direction: the output sequence and the final state."""
+        steps = range(proj.shape[0] - 1, -1, -1) if reverse else range(proj.shape[0])
+        seq = [None] * proj.shape[0]
+        for t in steps:
+            state = self._cell(proj[t], state, w_hh, b_hh)
+            seq[t] = state[0] if isinstance(state, tuple) else state
+        return stack(seq), state
 
     def _layout(self, input):
         unbatched = input.ndim == 2
@@ -192,6 +198,15 @@ class LSTM(_RNNBase):
     """LSTM with PyTorch's gate order (input, forget, cell, output)."""
 
     gates = 4
+
+    def _sequence(self, proj, state, w_hh, b_hh, reverse: bool):
+        # one primitive for the whole recurrence (ember.ops.lstm): ~30x fewer dispatches
+        if b_hh is not None or proj.shape[0] == 0:
+            return super()._sequence(proj, state, w_hh, b_hh, reverse)
+        hidden = self.hidden_size
+        out = lstm_sequence(proj, state[0], state[1], w_hh, reverse=reverse)
+        last = out[0 if reverse else -1]
+        return out[..., :hidden], (last[:, :hidden], last[:, hidden : 2 * hidden])
 
     def _cell(self, proj, state, w_hh, b_hh):
         h, c = state

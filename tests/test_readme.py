@@ -1,4 +1,5 @@
-"""The README's examples run as printed: the loss falls, and fit trains the same model."""
+"""The README's examples run as printed: the loss falls, fit trains the same model, and the
+compiled training step trains it further and prints its graph."""
 
 import pathlib
 import re
@@ -15,3 +16,9 @@ def test_readme_examples_run(capsys, tmp_path, monkeypatch):
     exec(compile(blocks[1], "README.md", "exec"), namespace)
     assert len(namespace["history"].history["loss"]) == 5
     assert (tmp_path / "history.png").exists()
+    capsys.readouterr()
+    exec(compile(blocks[2], "README.md", "exec"), namespace)
+    losses = namespace["losses"]
+    assert losses[-1] < losses[0]
+    printed = capsys.readouterr().out
+    assert "linear(" in printed and "README.md:" in printed  # nodes carry the source line

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ember.optim import _math as M
 from ember.optim.optimizer import Optimizer
 
@@ -62,11 +64,14 @@ class Adam(Optimizer):
             else:
                 grad = grad + wd * param
         m, v = state["exp_avg"], state["exp_avg_sq"]
+        step_size = lr / (1 - b1**step)
+        bc2_sqrt = M.sqrt(1 - b2**step)
+        if isinstance(param, np.ndarray):
+            self._update_arrays(group, param, grad, state, step_size, bc2_sqrt)
+            return
         m += (1 - b1) * (grad - m)  # lerp, as PyTorch writes it
         v *= b2
         v += (1 - b2) * (grad * grad)
-        step_size = lr / (1 - b1**step)
-        bc2_sqrt = M.sqrt(1 - b2**step)
         if group["amsgrad"]:
             M.maximum_into(state["max_exp_avg_sq"], v)
             v = state["max_exp_avg_sq"]
@@ -74,6 +79,30 @@ class Adam(Optimizer):
         denom /= bc2_sqrt
         denom += eps
         param -= step_size * (m / denom)
+
+    def _update_arrays(self, group, param, grad, state, step_size, bc2_sqrt):
+        """The update above for NumPy arrays, operation for operation (so bit for bit), in
+        one scratch array instead of six temporaries: fresh arrays of a large parameter's
+        size are new pages for the kernel to fault in on every step."""
+        (b1, b2), eps = group["betas"], group["eps"]
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        tmp = self._scratch(param)
+        np.subtract(grad, m, out=tmp)
+        tmp *= 1 - b1
+        m += tmp
+        v *= b2
+        np.multiply(grad, grad, out=tmp)
+        tmp *= 1 - b2
+        v += tmp
+        if group["amsgrad"]:
+            M.maximum_into(state["max_exp_avg_sq"], v)
+            v = state["max_exp_avg_sq"]
+        np.sqrt(v, out=tmp)
+        tmp /= bc2_sqrt
+        tmp += eps
+        np.divide(m, tmp, out=tmp)
+        tmp *= step_size
+        param -= tmp
 
 
 class AdamW(Adam):

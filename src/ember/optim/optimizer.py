@@ -98,6 +98,16 @@ class Optimizer:
     def _update(self, group, param: np.ndarray, grad: np.ndarray, state: dict) -> None:
         raise NotImplementedError
 
+    def _scratch(self, like: np.ndarray) -> np.ndarray:
+        """A work array of ``like``'s shape and dtype, reused across parameters and steps
+        (not state: it holds nothing between uses)."""
+        cache = self.__dict__.setdefault("_scratch_arrays", {})
+        key = (like.shape, like.dtype)
+        buf = cache.get(key)
+        if buf is None:
+            buf = cache[key] = np.empty(like.shape, like.dtype)
+        return buf
+
     # ---- serialisation (PyTorch's layout: params by index) ------------------------------------
 
     def state_dict(self) -> dict:

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 import ember
-import ember.nn.functional as F
 from ember import optim
 from ember.backends.numpy.codegen import generate
 from ember.ir import Graph, run_graph
 from ember.passes.memory import plan
+from tests.steps import classifier_step
 
 RNG = np.random.default_rng(0)
 
@@ -102,12 +102,7 @@ def _train(build, shape, opt_cls, kw, disable, n_classes, steps):
     model = build()
     opt = opt_cls(model.parameters(), **kw)
 
-    def step(x, y):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
+    step = classifier_step(model, opt)
 
     fn = step if disable is None else ember.compile(step, disable=disable)
     rng = np.random.default_rng(1)

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 import ember
-import ember.nn.functional as F
 from ember import nn, optim
 from ember.compiler import RetraceWarning
 from ember.compiler.dynamic import Dim, FloatDim, Mismatch, unify_scalar
+from tests.steps import classifier_step
 
 
 def test_unify_scalar_forms():
@@ -54,12 +54,7 @@ def test_dynamic_training_step_matches_eager_bitwise():
         model = _mlp()
         opt = optim.Adam(model.parameters(), lr=0.01)
 
-        def step(x, y):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss
+        step = classifier_step(model, opt)
 
         return model, step
 

@@ -13,22 +13,11 @@ import numpy as np
 import pytest
 
 import ember
-import ember.nn.functional as F
 from ember import nn, optim
 from tests.e2e.models import lenet5, lstm_classifier, mlp, transformer_classifier
+from tests.steps import classifier_step
 
 STEPS = 50
-
-
-def _step_fn(model, opt):
-    def step(x, y):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
-    return step
 
 
 def _batches(kind, rng, distinct=5):
@@ -72,8 +61,8 @@ def _build(make, cls, kw):
 def test_compiled_training_matches_eager_bitwise(name, make, data, cls, kw):
     m_eager, o_eager = _build(make, cls, kw)
     m_comp, o_comp = _build(make, cls, kw)
-    eager = _step_fn(m_eager, o_eager)
-    compiled = ember.compile(_step_fn(m_comp, o_comp))
+    eager = classifier_step(m_eager, o_eager)
+    compiled = ember.compile(classifier_step(m_comp, o_comp))
     losses_e, losses_c = [], []
     for x, y in _batches(data, np.random.default_rng(1)):
         losses_e.append(float(eager(ember.tensor(x), ember.tensor(y))))
@@ -95,7 +84,7 @@ def test_the_compiled_steps_ran_the_graph_not_python():
     so its graph is not kept) and then never called again."""
     model, opt = _build(lambda: mlp(nn, sizes=(8, 4)), optim.Adam, dict(lr=0.01))
     calls = []
-    inner = _step_fn(model, opt)
+    inner = classifier_step(model, opt)
 
     def step(x, y):
         calls.append(1)

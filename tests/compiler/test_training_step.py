@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import ember
-import ember.nn.functional as F
 from ember import nn, optim
+from tests.steps import classifier_step
 
 OPTIMIZERS = [
     (optim.SGD, dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-3)),
@@ -24,23 +24,12 @@ def _mlp_and_opt(cls, kw):
     return model, cls(model.parameters(), **kw)
 
 
-def _step_fn(model, opt):
-    def step(x, y):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
-    return step
-
-
 @pytest.mark.parametrize("cls,kw", OPTIMIZERS, ids=lambda v: getattr(v, "__name__", ""))
 def test_compiled_step_matches_eager_bitwise(cls, kw):
     m_eager, o_eager = _mlp_and_opt(cls, kw)
     m_comp, o_comp = _mlp_and_opt(cls, kw)
-    eager = _step_fn(m_eager, o_eager)
-    compiled = ember.compile(_step_fn(m_comp, o_comp))
+    eager = classifier_step(m_eager, o_eager)
+    compiled = ember.compile(classifier_step(m_comp, o_comp))
     s_eager = optim.lr_scheduler.StepLR(o_eager, 4, 0.5)
     s_comp = optim.lr_scheduler.StepLR(o_comp, 4, 0.5)
     rng = np.random.default_rng(1)
@@ -64,7 +53,7 @@ def test_compiled_step_matches_eager_bitwise(cls, kw):
 
 def test_optimizer_state_reload_is_seen_by_compiled_step():
     model, opt = _mlp_and_opt(optim.Adam, dict(lr=0.01))
-    step = ember.compile(_step_fn(model, opt))
+    step = ember.compile(classifier_step(model, opt))
     x, y = ember.randn(8, 6), ember.randint(0, 4, (8,))
     for _ in range(3):
         step(x, y)
@@ -79,7 +68,7 @@ def test_optimizer_state_reload_is_seen_by_compiled_step():
 
 def test_hyperparameter_change_retraces():
     model, opt = _mlp_and_opt(optim.SGD, dict(lr=0.1, momentum=0.9))
-    step = ember.compile(_step_fn(model, opt))
+    step = ember.compile(classifier_step(model, opt))
     x, y = ember.randn(8, 6), ember.randint(0, 4, (8,))
     for _ in range(3):
         step(x, y)

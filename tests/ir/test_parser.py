@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 import ember
-import ember.nn.functional as F
 from ember import models, nn, optim
 from ember.ir import GraphError, parse, run_graph
 from ember.ir.printer import format_graph
 from ember.ir.verify import verify
+from tests.steps import classifier_step
 
 
 def _inputs(graph, rng):
@@ -71,13 +71,7 @@ def test_adam_training_step_roundtrips():
     model = nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 3))
     opt = optim.Adam(model.parameters(), lr=0.01)
 
-    @ember.compile
-    def step(x, y):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
+    step = ember.compile(classifier_step(model, opt))
 
     x, y = ember.randn(4, 6), ember.tensor([0, 1, 2, 0])
     step(x, y)  # the first step creates the optimizer state

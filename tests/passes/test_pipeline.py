@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import ember
-import ember.nn.functional as F
 from ember import nn, optim
 from ember.passes import PIPELINE, run_passes
+from tests.steps import classifier_step
 
 MINE = ("simplify", "fold", "cse")
 LATER = ("fuse", "memory")  # they regroup nodes: switched off where nodes are counted
@@ -22,12 +22,7 @@ def _setup(kind):
     else:
         opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
 
-    def step(x, y):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
+    step = classifier_step(model, opt)
 
     return model, opt, step
 

@@ -42,7 +42,6 @@ def compile(  # noqa: A001 - ember.compile mirrors torch.compile
     dynamic=None,
     freeze: bool = False,
     debug: bool = False,
-    passes=None,
     disable=(),
 ):
     """Compile ``fn`` (a function, a ``Module`` or a training step) into cached graphs.
@@ -53,10 +52,18 @@ def compile(  # noqa: A001 - ember.compile mirrors torch.compile
     graph node by node, checking every result for NaN/Inf and for the shape the graph
     promises, and reports the first bad node with its source line. ``disable`` names passes
     to skip. Usable as a decorator, with or without arguments.
+
+    >>> import ember
+    >>> model = ember.nn.Linear(3, 2)
+    >>> fast = ember.compile(model)
+    >>> x = ember.randn(4, 3)
+    >>> _ = fast(x)  # the first call traces (and runs eagerly)
+    >>> bool((fast(x) == model(x)).all()), len(fast.programs)  # later calls run the graph
+    (True, 1)
     """
     if fn is None:
         return functools.partial(
-            compile, dynamic=dynamic, freeze=freeze, debug=debug, passes=passes, disable=disable
+            compile, dynamic=dynamic, freeze=freeze, debug=debug, disable=disable
         )
     return CompiledFunction(fn, dynamic=dynamic, freeze=freeze, debug=debug, disable=disable)
 

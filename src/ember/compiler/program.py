@@ -147,7 +147,7 @@ def protect(arrays, donated) -> list:
     """``arrays`` with a private copy of each donated input that shares its memory with
     another input or cannot be written: the generated code writes donated inputs in place,
     which must not change another input it has yet to read."""
-    bases = [id(a if a.base is None else a.base) for a in arrays]
+    bases = [id(a if getattr(a, "base", None) is None else a.base) for a in arrays]
     if len(set(bases)) == len(bases) and all(arrays[i].flags.writeable for i in donated):
         return arrays
     arrays = list(arrays)
@@ -160,7 +160,9 @@ def protect(arrays, donated) -> list:
 def execute(graph, fn, arrays, debug=None):
     """Run the generated ``fn`` (or, in debug mode, the interpreter with checks). A failure
     is re-run node by node to name the failing node: the graph is pure and no effect has
-    been applied yet, so the interpreter sees the same inputs."""
+    been applied yet, so the interpreter sees the same inputs (except donated inputs written
+    before the failure: parameters are then partly updated, as a failing eager optimizer
+    step leaves them)."""
     if debug is not None:
         with np.errstate(all="ignore"):  # the checker reports NaN/Inf itself, naming the node
             return run_graph(graph, arrays, check=debug)

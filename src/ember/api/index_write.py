@@ -62,13 +62,7 @@ def setitem(self, key, value):
         return setitem_traced(self, key, value, recording)
     if not recording and (mask := leading_mask(self, key)) is not None:
         return _store_mask(self, mask, value)
-    basic = basic_key(key)
-    if basic is not None:
-        key, dims, arrays = basic, (), ()
-    else:
-        if isinstance(value, Tensor) and value._data.dtype != self._data.dtype:
-            _check_put_dtype(key, value, self)
-        key, dims, arrays = split_key(self, key, "setitem", own=recording)
+    key, dims, arrays = _write_key(self, key, value, recording)
     if recording:
         _setitem_graph(self, key, dims, arrays, value)
     else:
@@ -106,6 +100,17 @@ def _tensor_like(k) -> bool:
     if isinstance(k, (Tensor, np.ndarray)):
         return k.ndim > 0 or k.dtype == np.bool_
     return isinstance(k, list)
+
+
+def _write_key(self, key, value, recording):
+    """(key, dims, index arrays) of ``self[key] = value``: a basic key as it is, an advanced
+    one split (the value's dtype checked against ``self`` first, as PyTorch does)."""
+    basic = basic_key(key)
+    if basic is not None:
+        return basic, (), ()
+    if isinstance(value, Tensor) and value._data.dtype != self._data.dtype:
+        _check_put_dtype(key, value, self)
+    return split_key(self, key, "setitem", own=recording)
 
 
 def _check_put_dtype(key, value, self) -> None:
@@ -207,13 +212,7 @@ def setitem_traced(self, key, value, recording: bool) -> None:
     if isinstance(key, Tensor) and leading_mask(self, key) is not None:
         res = _mask_where(self, key, value)
     else:
-        basic = basic_key(key)
-        if basic is not None:
-            key, dims, arrays = basic, (), ()
-        else:
-            if isinstance(value, Tensor) and value._data.dtype != self._data.dtype:
-                _check_put_dtype(key, value, self)
-            key, dims, arrays = split_key(self, key, "setitem", own=recording)
+        key, dims, arrays = _write_key(self, key, value, recording)
         value = _fit_tensor_value(self, key, dims, arrays, value)
         res = P.index_put(self, value, *arrays, key=key, dims=dims, accumulate=False)
     if not self._data.flags.writeable:

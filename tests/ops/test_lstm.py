@@ -108,3 +108,10 @@ def test_a_broadcastable_state_is_refused_not_broadcast():
     z = ember.zeros
     with pytest.raises(ember.ShapeError, match=r"states \(2, 3\), \(1, 3\)"):
         lstm_sequence(z(5, 2, 12), z(2, 3), z(1, 3), z(12, 3), reverse=False)
+
+
+def test_states_of_another_dtype_are_refused_like_torch():
+    layer = ember.nn.LSTM(3, 4)
+    h = ember.zeros(1, 1, 4, dtype=ember.float64)
+    with pytest.raises(ember.DTypeError, match="one dtype, got float32, float64"):
+        layer(ember.zeros(2, 1, 3), (h, h))

@@ -49,6 +49,8 @@ def _need(o, k, s, d) -> int:
 def _check_conv(x, w, groups):
     if len(x) != 4 or len(w) != 4:
         raise ShapeError(f"expected 4-D input and weight, got {rules.fmt(x)} and {rules.fmt(w)}")
+    if 0 in tuple(w[2:]) or w[0] == 0:
+        raise ShapeError(f"weight {rules.fmt(w)} has an empty kernel or no output channels")
     if groups < 1 or w[0] % groups or x[1] != w[1] * groups:
         raise ShapeError(
             f"groups={groups} and weight of size {rules.fmt(w)} do not fit an input with "

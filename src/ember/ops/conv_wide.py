@@ -56,7 +56,7 @@ def forward(x, w, bias, oh, ow, dilation):
     w2 = w.reshape(o, k)
     out = np.empty((n, o, oh, ow), x.dtype)
     b = None if bias is None else bias[:, None, None]
-    chunk = max(1, min(16, CHUNK_ELEMENTS // (k * length)))
+    chunk = max(1, min(16, CHUNK_ELEMENTS // max(1, k * length)))
 
     def part(start, stop):
         cols = np.empty((chunk, c, kh, kw, length), x.dtype)
@@ -102,7 +102,7 @@ def _weight_grad_per_sample(x, g, kernel, dilation):
     _, o, oh, ow = g.shape
     kh, kw = kernel
     k, length = c * kh * kw, oh * wx
-    chunk = max(1, min(16, CHUNK_ELEMENTS // (k * length)))
+    chunk = max(1, min(16, CHUNK_ELEMENTS // max(1, k * length)))
     sums = {}
 
     def part(start, stop):

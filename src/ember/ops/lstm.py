@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ember.errors import ShapeError
+from ember.errors import DTypeError, ShapeError
 from ember.ops import registry, rules
 from ember.ops.registry import OPS, _tensor_type, needs_input_grad, primitive
 
@@ -60,10 +60,20 @@ def _gate_affine(hidden, dtype):
     return half, shift
 
 
-@primitive("lstm_sequence", shape=_shape, dtype=rules.same_dtype, save="both", dtypes=FLOATS)
+def _dtype(*dtypes, **_):
+    if any(d != dtypes[0] for d in dtypes):
+        raise DTypeError(
+            "lstm_sequence: projections, states and weight must have one dtype, got "
+            + ", ".join(np.dtype(d).name for d in dtypes)
+        )
+    return dtypes[0]
+
+
+@primitive("lstm_sequence", shape=_shape, dtype=_dtype, save="both", dtypes=FLOATS)
 def lstm_sequence(proj, h0, c0, w_hh, *, reverse):
     """The LSTM recurrence over a sequence (see the module doc)."""
     _shape(proj.shape, h0.shape, c0.shape, w_hh.shape, reverse=reverse)  # no silent broadcast
+    _dtype(proj.dtype, h0.dtype, c0.dtype, w_hh.dtype)
     length, n, g4 = proj.shape
     hidden = g4 // 4
     half, shift = _gate_affine(hidden, proj.dtype)

@@ -49,6 +49,9 @@ def max_pool2d_grad(g, x, out, *, kernel):
         idx = OPS["max_pool2d_indices"].forward(x, out, **attrs)
         return OPS["max_pool_scatter"].forward(g, idx, size=x.shape[2:], overlap=False)
     gx = np.zeros(x.shape, g.dtype)
+    # g * hit is the fast masked write, but inf * 0 and nan * 0 are NaN: a non-finite
+    # gradient is copied under the mask instead (zero stays zero off the maxima)
+    finite = bool(np.isfinite(g).all())
 
     def part(a, b):
         m, ga = out[a:b], g[a:b]
@@ -61,7 +64,10 @@ def max_pool2d_grad(g, x, out, *, kernel):
                 np.equal(x[a:b, :, rows, cols], m, out=hit)
                 np.greater(hit, found, out=hit)  # a hit where no earlier offset hit
                 found |= hit
-                np.multiply(ga, hit, out=gx[a:b, :, rows, cols])
+                if finite:
+                    np.multiply(ga, hit, out=gx[a:b, :, rows, cols])
+                else:
+                    np.copyto(gx[a:b, :, rows, cols], ga, where=hit)
 
     parallel.run(part, x.shape[0], x.size)
     return gx

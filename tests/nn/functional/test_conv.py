@@ -414,3 +414,26 @@ THREADED = [
 @pytest.mark.parametrize("case, dtype", params(THREADED))
 def test_kernel_variants(case, dtype, kernels):
     run_case(case, dtype)
+
+
+def test_empty_channels_and_kernels():
+    # no input channels: every output is an empty sum plus the bias (the closed form; torch
+    # 2.13 returns an empty (2, 0, 8, 8) here, which drops the 4 output channels)
+    x, w = np.zeros((2, 0, 8, 8), np.float32), np.zeros((4, 0, 3, 3), np.float32)
+    b = np.arange(4, dtype=np.float32)
+    out = F.conv2d(ember.tensor(x), ember.tensor(w), ember.tensor(b), padding=1)
+    np.testing.assert_array_equal(out.numpy(), np.broadcast_to(b[:, None, None], (2, 4, 8, 8)))
+    raises(
+        ember.ShapeError,
+        r"conv2d: weight \(4, 3, 0, 3\) has an empty kernel",
+        F.conv2d,
+        ember.ones(2, 3, 8, 8),
+        ember.ones(4, 3, 0, 3),
+    )
+    raises(
+        ember.ShapeError,
+        r"conv2d: weight \(0, 3, 3, 3\) has an empty kernel or no output channels",
+        F.conv2d,
+        ember.ones(2, 3, 8, 8),
+        ember.ones(0, 3, 3, 3),
+    )

@@ -349,3 +349,12 @@ def test_tiling_max_pool_second_order_matches_torch():
     (gw,) = ember.autograd.grad((gx * ember.tensor(ua)).sum(), [w])
     (tgw,) = torch.autograd.grad((tgx * torch.tensor(ua)).sum(), [tw])
     np.testing.assert_allclose(gw.numpy(), tgw.numpy(), rtol=1e-12)
+
+
+def test_tiling_max_pool_passes_non_finite_gradients_only_to_the_maxima():
+    xa = np.arange(16.0).reshape(1, 1, 4, 4)
+    ga = np.array([[[[np.inf, 1.0], [np.nan, 2.0]]]])
+    x, tx = ember.tensor(xa, requires_grad=True), torch.tensor(xa, requires_grad=True)
+    F.max_pool2d(x, 2).backward(ember.tensor(ga))
+    TF.max_pool2d(tx, 2).backward(torch.tensor(ga))
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())

@@ -63,6 +63,46 @@ def timeit(fn, *, min_time: float = 0.3, repeats: int = 5) -> float:
     return statistics.median(runs)
 
 
+def timeit_interleaved(
+    fns: dict, *, min_time: float = 0.3, rounds: int = 5, warmup: float = 0.15
+) -> dict:
+    """Median seconds per call of each of ``fns`` (name -> callable), timed in alternation.
+
+    Each round gives every callable one turn of about ``min_time / rounds`` timed seconds, so
+    all of them see the same load: on a shared VM whose speed drifts by 30% within a minute,
+    timing one library after the other compares two different machines. Each turn starts
+    with ``warmup`` seconds of untimed calls: the previous library's BLAS or OpenMP threads
+    keep spinning for up to ~0.1 s after its last call (OpenBLAS's THREAD_TIMEOUT) and would
+    steal the second core; a pause instead of calls would leave the caches and the clock
+    cold.
+    """
+    calls = {}
+    for name, fn in fns.items():
+        fn()
+        n = 1
+        while True:
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn()
+            dt = time.perf_counter() - t0
+            if dt >= 0.02 or n > 1_000_000:
+                break
+            n *= 4
+        per_call = max(dt / n, 1e-9)
+        calls[name] = (max(1, int(warmup / per_call)), max(1, int(min_time / rounds / per_call)))
+    runs: dict = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            warm, n = calls[name]
+            for _ in range(warm):
+                fn()
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn()
+            runs[name].append((time.perf_counter() - t0) / n)
+    return {name: statistics.median(r) for name, r in runs.items()}
+
+
 def fmt_time(s: float) -> str:
     if s < 1e-3:
         return f"{s * 1e6:.1f} us"

@@ -20,7 +20,13 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import blas_info, clean_blas_env, fmt_time, machine, timeit  # noqa: E402
+from common import (  # noqa: E402
+    blas_info,
+    clean_blas_env,
+    fmt_time,
+    machine,
+    timeit_interleaved,
+)
 
 clean_blas_env()
 
@@ -94,39 +100,53 @@ def _call_later(fn, *args):
     return lambda: _call(fn, *args)
 
 
-def _time_or_error(make, min_time):
-    """(seconds, note): ``make()`` builds the callable (compiling may raise)."""
+def _built(make):
+    """(callable, note): ``make()`` builds the callable and its first call compiles; a
+    failure (torch.compile's, here) gives (None, the error) instead of ending the run."""
     try:
         t0 = time.perf_counter()
         fn = make()
-        fn()  # the first call compiles
-        note = f"compiled in {time.perf_counter() - t0:.1f} s"
-        return timeit(fn, min_time=min_time), note
+        fn()
+        return fn, f"compiled in {time.perf_counter() - t0:.1f} s"
     except Exception as exc:  # noqa: BLE001 - torch.compile failures are reported, not fatal
         return None, f"failed: {type(exc).__name__}: {str(exc).splitlines()[0][:80]}"
+
+
+def _timed(fns, min_time):
+    """Interleaved times of the callables that could be built (None for the others)."""
+    built = {k: f for k, f in fns.items() if f is not None}
+    times = timeit_interleaved(built, min_time=min_time)
+    return {k: times.get(k) for k in fns}
 
 
 def step_row(case, min_time, torch_compile):
     name, build, shape, spec, target = case
     rng = np.random.default_rng(0)
-    t = {}
+    fns = {}
     for lib, key in ((ember, "ember"), (torch, "torch")):
         lib.manual_seed(0)
         model = build(lib.nn)
         x, y = _data(lib, shape, rng)
         step = _step(lib, model, _opt(lib, model, spec))
-        t[key] = timeit(_call(step, x, y), min_time=min_time)
+        fns[key] = _call(step, x, y)
         if lib is ember:
-            t["ember_c"], _ = _time_or_error(_call_later(ember.compile(step), x, y), min_time)
-    t["torch_c"], note = (None, "skipped")
+            fns["ember_c"], _ = _built(_call_later(ember.compile(step), x, y))
+    fns["torch_c"], note = (None, "skipped")
     if torch_compile:
         torch.manual_seed(0)
         model = build(torch.nn)
         x, y = _data(torch, shape, rng)
-
         step = _step(torch, torch.compile(model), _opt(torch, model, spec))
-        t["torch_c"], note = _time_or_error(_call_later(step, x, y), min_time)
-    return name, t, target, note
+        fns["torch_c"], note = _built(_call_later(step, x, y))
+    return name, _timed(fns, min_time), target, note
+
+
+def _no_grad(ctx, fn):
+    def call():
+        with ctx():
+            return fn()
+
+    return call
 
 
 def infer_rows(min_time, torch_compile):
@@ -135,25 +155,23 @@ def infer_rows(min_time, torch_compile):
         for batch in (1, 32):
             rng = np.random.default_rng(0)
             x = rng.standard_normal((batch, *shape)).astype(np.float32)
-            t = {}
             ember.manual_seed(0)
             em = build(ember.nn).eval()
-            fast = ember.compile(em)
             ex = ember.tensor(x)
-            with ember.no_grad():
-                t["ember"] = timeit(_call(em, ex), min_time=min_time)
-                t["ember_c"] = timeit(_call(fast, ex), min_time=min_time)
             tm = build(torch.nn).eval()
             tx = torch.from_numpy(x)
-            with torch.inference_mode():
-                t["torch"] = timeit(_call(tm, tx), min_time=min_time)
-                note = "skipped"
-                t["torch_c"] = None
-                if torch_compile:
-                    make = _call_later(torch.compile(tm), tx)
-                    t["torch_c"], note = _time_or_error(make, min_time)
+            fns = {
+                "ember": _no_grad(ember.no_grad, _call(em, ex)),
+                "ember_c": _no_grad(ember.no_grad, _call(ember.compile(em), ex)),
+                "torch": _no_grad(torch.inference_mode, _call(tm, tx)),
+                "torch_c": None,
+            }
+            note = "skipped"
+            if torch_compile:
+                compiled = _no_grad(torch.inference_mode, _call(torch.compile(tm), tx))
+                fns["torch_c"], note = _built(lambda c=compiled: c)
             target = 0.8 if batch == 1 else None
-            rows.append((f"{name} inference, batch {batch}", t, target, note))
+            rows.append((f"{name} inference, batch {batch}", _timed(fns, min_time), target, note))
     return rows
 
 
@@ -203,7 +221,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-torch-compile", action="store_true")
     args = ap.parse_args()
-    min_time = 0.1 if args.quick else 0.5
+    min_time = 0.5 if args.quick else 2.0
     tc = not args.no_torch_compile
     print(
         f"machine: {machine()}; BLAS: {blas_info()}; torch {torch.__version__} "

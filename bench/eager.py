@@ -18,7 +18,13 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import blas_info, clean_blas_env, machine, print_table, timeit  # noqa: E402
+from common import (  # noqa: E402
+    blas_info,
+    clean_blas_env,
+    machine,
+    print_table,
+    timeit_interleaved,
+)
 
 clean_blas_env()
 
@@ -155,13 +161,14 @@ def training_rows():
         pt = make_params(torch, np.random.default_rng(1))
         oe = EmberSGD(pe) if kind == "sgd" else EmberAdam(pe)
         ot = torch_opt(kind, pt)
-        te = timeit(
-            make_step(ember, forward, pe, oe, ember.tensor(x), ember.tensor(y)), min_time=MIN_TIME
+        t = timeit_interleaved(
+            {
+                "ember": make_step(ember, forward, pe, oe, ember.tensor(x), ember.tensor(y)),
+                "torch": make_step(torch, forward, pt, ot, torch.tensor(x), torch.tensor(y)),
+            },
+            min_time=MIN_TIME,
         )
-        tt = timeit(
-            make_step(torch, forward, pt, ot, torch.tensor(x), torch.tensor(y)), min_time=MIN_TIME
-        )
-        rows.append((name, te, tt, target, "s"))
+        rows.append((name, t["ember"], t["torch"], target, "s"))
     return rows
 
 
@@ -200,16 +207,19 @@ def overhead_rows():
     rng = np.random.default_rng(0)
     a_np = rng.standard_normal((4, 4)).astype(np.float32)
     b_np = rng.standard_normal((4, 4)).astype(np.float32)
-    times = {}
+    fns = {}
     for lib, fl in ((ember, F), (torch, torch.nn.functional)):
         ops = tiny_ops(fl, lib.tensor(a_np), lib.tensor(b_np))
         for name, fn in ops.items():
-            times[lib.__name__, name] = timeit(fn, min_time=MIN_TIME / 3)
+            fns[lib.__name__, name] = fn
         x = lib.tensor(a_np[0], requires_grad=True)
         w = lib.tensor(b_np[0], requires_grad=True)
-        times[lib.__name__, "chain"] = timeit(
-            chain_step(x, w, lib.tensor(b_np[1])), min_time=MIN_TIME
-        )
+        fns[lib.__name__, "chain"] = chain_step(x, w, lib.tensor(b_np[1]))
+    times = {}
+    for name in {n for _, n in fns}:  # each op interleaved with its PyTorch twin
+        pair = {lib: fns[lib, name] for lib in ("ember", "torch")}
+        for lib, t in timeit_interleaved(pair, min_time=MIN_TIME / 2).items():
+            times[lib, name] = t
     names = [n for (lib, n) in times if lib == "ember" and n != "chain"]
     out = [(f"forward op: {n}", times["ember", n], times["torch", n], 1.0, "s") for n in names]
     ratios = [times["ember", n] / times["torch", n] for n in names]

@@ -18,7 +18,13 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import blas_info, clean_blas_env, machine, print_table, timeit  # noqa: E402
+from common import (  # noqa: E402
+    blas_info,
+    clean_blas_env,
+    machine,
+    print_table,
+    timeit_interleaved,
+)
 
 clean_blas_env()
 
@@ -104,7 +110,7 @@ def step_rows(min_time: float):
     for name, build, shape, opt, kwargs in CASES:
         x = rng.standard_normal(shape).astype(np.float32)
         y = rng.integers(0, 10, shape[0])
-        times = {}
+        steps = {}
         for lib in (ember, torch):
             lib.manual_seed(0)
             model = build(lib.nn)
@@ -113,9 +119,8 @@ def step_rows(min_time: float):
                 if lib is torch
                 else getattr(ember.optim, opt)(model.parameters(), **kwargs)
             )
-            times[lib] = timeit(
-                _step(lib, model, o, lib.tensor(x), lib.tensor(y)), min_time=min_time
-            )
+            steps[lib] = _step(lib, model, o, lib.tensor(x), lib.tensor(y))
+        times = timeit_interleaved(steps, min_time=min_time)
         rows.append((name, times[ember], times[torch], 1.5, "s"))
     return rows
 
@@ -152,7 +157,7 @@ def main() -> None:
         f"({torch.get_num_threads()} threads); numpy {np.__version__}; "
         f"load average {os.getloadavg()[0]:.1f}"
     )
-    print_table("Training steps (ember.nn vs torch.nn)", step_rows(0.1 if args.quick else 0.5))
+    print_table("Training steps (ember.nn vs torch.nn)", step_rows(0.5 if args.quick else 2.0))
     if not args.quick:
         print_table("One epoch", epoch_rows())
 

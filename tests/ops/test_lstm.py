@@ -45,7 +45,7 @@ def test_values_and_gradients_match_torch_lstm(reverse):
     proj = x.matmul(w_ih.transpose(0, 1))
     out = lstm_sequence(proj, h0, c0, w_hh, reverse=reverse)
     last = out[0 if reverse else -1]
-    seq, h, c = out[..., :H], last[:, :H], last[:, H : 2 * H]
+    seq, h, c = out[:, 0], last[0], last[1]
     tseq, th, tc = _torch_lstm(tx, th0, tc0, tw_ih, tw_hh, reverse)
     for a, b in ((seq, tseq), (h, th), (c, tc)):
         np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-10, atol=1e-12)
@@ -68,13 +68,55 @@ def test_second_order_gradients_match_torch():
     c0, tc0 = _pair(rng, (N, H))
     out = lstm_sequence(x.matmul(w_ih.transpose(0, 1)), h0, c0, w_hh, reverse=False)
     tseq, th, tc = _torch_lstm(tx, th0, tc0, tw_ih, tw_hh, False)
-    (gx,) = ember.autograd.grad(out[..., :H].tanh().sum(), [x], create_graph=True)
+    (gx,) = ember.autograd.grad(out[:, 0].tanh().sum(), [x], create_graph=True)
     (tgx,) = torch.autograd.grad(tseq.tanh().sum(), [tx], create_graph=True)
     np.testing.assert_allclose(gx.detach().numpy(), tgx.detach().numpy(), rtol=1e-9)
     ours = ember.autograd.grad((gx * gx).sum(), [w_hh, h0])
     theirs = torch.autograd.grad((tgx * tgx).sum(), [tw_hh, th0])
     for a, b in zip(ours, theirs):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-8, atol=1e-12)
+
+
+def _torch_recurrence(proj, h0, c0, w_hh, reverse):
+    """All seven output slots, by a plain PyTorch loop over time."""
+    h, c, seq = h0, c0, [None] * proj.shape[0]
+    steps = range(proj.shape[0] - 1, -1, -1) if reverse else range(proj.shape[0])
+    for t in steps:
+        i, f, g, o = (proj[t] + h @ w_hh.T).chunk(4, -1)
+        i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
+        c = f * c + i * g
+        h = o * c.tanh()
+        seq[t] = torch.stack([h, c, c.tanh(), i, f, g, o])
+    return torch.stack(seq)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
+def test_every_slot_and_its_gradient_match_a_torch_loop(reverse, dtype):
+    # the saved slots (tanh(c), gates) take the slow composed backward: it must be right too
+    rng = np.random.default_rng(2)
+    L, N, H = 4, 3, 5
+    ins = [_pair(rng, s, dtype) for s in ((L, N, 4 * H), (N, H), (N, H), (4 * H, H))]
+    out = lstm_sequence(*(a for a, _ in ins), reverse=reverse)
+    want = _torch_recurrence(*(b for _, b in ins), reverse)
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out.detach().numpy(), want.detach().numpy(), **tol)
+    seed = rng.standard_normal(want.shape).astype(dtype)
+    ours = ember.autograd.grad((out * ember.tensor(seed)).sum(), [a for a, _ in ins])
+    theirs = torch.autograd.grad((want * torch.tensor(seed)).sum(), [b for _, b in ins])
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), **tol)
+
+
+def test_large_preactivations_saturate_the_gates_without_warnings():
+    # exp overflows to inf for very negative inputs: the gates must reach 0 and 1, not NaN
+    proj = np.full((2, 1, 8), 200.0)
+    proj[:, :, 2:4] = -200.0  # forget gate and half the input gates closed
+    z = np.zeros((1, 2))
+    with np.errstate(all="raise"):
+        out = lstm_sequence(proj, z, z, np.zeros((8, 2)), reverse=False)
+    want = _torch_recurrence(*(torch.tensor(a) for a in (proj, z, z, np.zeros((8, 2)))), False)
+    np.testing.assert_allclose(out, want.numpy(), rtol=1e-12, atol=0)
 
 
 def test_compiled_lstm_layer_matches_eager_with_gradients():
@@ -94,6 +136,19 @@ def test_compiled_lstm_layer_matches_eager_with_gradients():
     np.testing.assert_allclose(got, want, rtol=1e-6)
     for a, b in zip(cgrads, grads):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_compiled_gradient_into_the_saved_slots_is_refused():
+    # the compiled backward packs only the h/c recurrence: it must say so, not drop the rest
+    w = ember.randn(8, 2, requires_grad=True)
+    proj, z = ember.randn(3, 1, 8), ember.zeros(1, 2)
+
+    def step():
+        lstm_sequence(proj, z, z, w, reverse=False)[:, 3].sum().backward()
+        return w.grad
+
+    with pytest.raises(ember.AutogradError, match="cannot differentiate through the saved"):
+        ember.compile(step)()
 
 
 def test_shapes_that_do_not_fit_are_named():

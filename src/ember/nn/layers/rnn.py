@@ -125,10 +125,9 @@ class _RNNBase(Module):
             outs = []
             for d in range(dirs):
                 w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
+                if b_hh is not None and self.fold_hh_bias:  # one bias add, not two passes
+                    b_ih, b_hh = b_ih + b_hh, None
                 proj = F.linear(x, w_ih, b_ih)  # (L, N, G*H): the whole sequence in one GEMM
-                if b_hh is not None and self.fold_hh_bias:
-                    proj = proj + b_hh
-                    b_hh = None
                 seq, state = self._sequence(proj, states[layer * dirs + d], w_hh, b_hh, bool(d))
                 outs.append(seq)
                 final.append(state)
@@ -203,10 +202,9 @@ class LSTM(_RNNBase):
         # one primitive for the whole recurrence (ember.ops.lstm): ~30x fewer dispatches
         if b_hh is not None or proj.shape[0] == 0:
             return super()._sequence(proj, state, w_hh, b_hh, reverse)
-        hidden = self.hidden_size
-        out = lstm_sequence(proj, state[0], state[1], w_hh, reverse=reverse)
+        out = lstm_sequence(proj, state[0], state[1], w_hh, reverse=reverse)  # (L, 7, N, H)
         last = out[0 if reverse else -1]
-        return out[..., :hidden], (last[:, :hidden], last[:, hidden : 2 * hidden])
+        return out[:, 0], (last[0], last[1])
 
     def _cell(self, proj, state, w_hh, b_hh):
         h, c = state

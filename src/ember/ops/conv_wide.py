@@ -7,12 +7,11 @@ instead of OW: the extra ``W - OW`` columns per row are junk, computed and dropp
 im2col becomes ``C * kh * kw`` long contiguous copies per sample instead of short strided
 ones (2-3x faster), and the result rows are cut back to OW in the pass that adds the bias.
 
-The forward runs per chunk of samples on the threads of ``ember.ops.parallel``: each thread
-builds the columns of a few samples (a cache-sized buffer) and multiplies them at once, so
-the columns never leave the cache and the GEMMs stay small enough for BLAS to run them on
-the calling thread. The weight gradient either sums per-sample products the same way (few
-columns per sample: short GEMMs would waste the BLAS threads) or makes one long GEMM over
-the whole batch.
+The forward lays the columns of many samples side by side, (C * kh * kw, samples * OH * W),
+and multiplies them with one GEMM per chunk of samples (on the threads of
+``ember.ops.parallel`` for large batches). The weight gradient either sums per-sample
+products over cache-sized chunks (few columns per sample: short GEMMs would waste the BLAS
+threads) or makes one long GEMM over the whole batch.
 """
 
 from __future__ import annotations
@@ -22,8 +21,14 @@ from numpy.lib.stride_tricks import as_strided
 
 from ember.ops import parallel
 
-# Elements of one thread's column buffer (samples x C*kh*kw x OH*W): about 512 KiB in
-# float32, so that a chunk's columns stay in L2 between the copy and the GEMM.
+# Elements of the forward's column buffer (C*kh*kw x samples*OH*W): up to 8 MiB in
+# float32. One GEMM over many samples' columns beats cache-sized per-sample GEMMs: with
+# O = 6 or 16 output rows, each small GEMM is all BLAS call overhead (LeNet-5's two
+# convolutions ran 30% faster this way, measured 2026-12-06).
+FORWARD_ELEMENTS = 1 << 21
+# Elements of one thread's column buffer in the per-sample weight gradient (samples x
+# C*kh*kw x OH*W): about 512 KiB in float32, so that a chunk's columns stay in L2 between
+# the copy and the GEMM.
 CHUNK_ELEMENTS = 1 << 17
 # Below this many column rows (C * kh * kw) the weight gradient sums per-sample GEMMs.
 PER_SAMPLE_MAX_ROWS = 64
@@ -56,17 +61,19 @@ def forward(x, w, bias, oh, ow, dilation):
     w2 = w.reshape(o, k)
     out = np.empty((n, o, oh, ow), x.dtype)
     b = None if bias is None else bias[:, None, None]
-    chunk = max(1, min(16, CHUNK_ELEMENTS // max(1, k * length)))
+    chunk = max(1, min(n, FORWARD_ELEMENTS // max(1, k * length)))
 
     def part(start, stop):
-        cols = np.empty((chunk, c, kh, kw, length), x.dtype)
-        res = np.empty((chunk, o, length), x.dtype)
+        m_max = min(chunk, stop - start)
+        cols = np.empty((k, m_max * length), x.dtype)
+        res = np.empty((o, m_max * length), x.dtype)
         for s in range(start, stop, chunk):
             e = min(s + chunk, stop)
             m = e - s
-            _columns(x, kh, kw, oh, ow, dilation, s, e, cols[:m])
-            r = np.matmul(w2, cols[:m].reshape(m, k, length), out=res[:m])
-            r = r.reshape(m, o, oh, wx)[..., :ow]
+            block = cols[:, : m * length]
+            _columns(x, kh, kw, oh, ow, dilation, s, e, block.reshape(c, kh, kw, m, length), False)
+            r = np.matmul(w2, block, out=res[:, : m * length])
+            r = r.reshape(o, m, oh, wx)[..., :ow].transpose(1, 0, 2, 3)
             if b is None:
                 np.copyto(out[s:e], r)
             else:

@@ -373,6 +373,7 @@ def kernels(request, monkeypatch):
         monkeypatch.setattr(conv, "ROWS_MAX_RATIO", [0.0])
     if "chunks" in request.param:  # 2 samples of the first case per chunk: 2 + 2 + 1
         monkeypatch.setattr(conv_wide, "CHUNK_ELEMENTS", 2 * 27 * 70)
+        monkeypatch.setattr(conv_wide, "FORWARD_ELEMENTS", 2 * 27 * 70)
     if "one-gemm" in request.param:
         monkeypatch.setattr(conv_wide, "PER_SAMPLE_MAX_ROWS", 0)
 

@@ -216,7 +216,7 @@ def overhead_rows():
         w = lib.tensor(b_np[0], requires_grad=True)
         fns[lib.__name__, "chain"] = chain_step(x, w, lib.tensor(b_np[1]))
     times = {}
-    for name in {n for _, n in fns}:  # each op interleaved with its PyTorch twin
+    for name in dict.fromkeys(n for _, n in fns):  # each op interleaved with its PyTorch twin
         pair = {lib: fns[lib, name] for lib in ("ember", "torch")}
         for lib, t in timeit_interleaved(pair, min_time=MIN_TIME / 2).items():
             times[lib, name] = t

@@ -138,6 +138,23 @@ def test_compiled_lstm_layer_matches_eager_with_gradients():
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
+def test_float16_runs_in_float32_inside_without_overflow():
+    # -2x of a float16 g-gate pre-activation above ~16k overflows float16: the recurrence
+    # computes in float32 and must neither warn nor lose the saturated gate
+    rng = np.random.default_rng(3)
+    proj = rng.standard_normal((3, 2, 8)).astype(np.float16)
+    proj[1, :, 4:6] = 40000.0  # the g gate (slots 4:6 of 4H = 8)
+    h0, c0 = (rng.standard_normal((2, 2)).astype(np.float16) for _ in range(2))
+    w = rng.standard_normal((8, 2)).astype(np.float16)
+    with np.errstate(all="raise"):
+        out = lstm_sequence(proj, h0, c0, w, reverse=False)
+    assert out.dtype == np.float16
+    want = _torch_recurrence(
+        *(torch.tensor(a, dtype=torch.float32) for a in (proj, h0, c0, w)), False
+    )
+    np.testing.assert_allclose(out.astype(np.float32), want.numpy(), rtol=2e-3, atol=2e-3)
+
+
 def test_compiled_gradient_into_the_saved_slots_is_refused():
     # the compiled backward packs only the h/c recurrence: it must say so, not drop the rest
     w = ember.randn(8, 2, requires_grad=True)

@@ -7,11 +7,14 @@ instead of OW: the extra ``W - OW`` columns per row are junk, computed and dropp
 im2col becomes ``C * kh * kw`` long contiguous copies per sample instead of short strided
 ones (2-3x faster), and the result rows are cut back to OW in the pass that adds the bias.
 
-The forward lays the columns of many samples side by side, (C * kh * kw, samples * OH * W),
-and multiplies them with one GEMM per chunk of samples (on the threads of
-``ember.ops.parallel`` for large batches). The weight gradient either sums per-sample
-products over cache-sized chunks (few columns per sample: short GEMMs would waste the BLAS
-threads) or makes one long GEMM over the whole batch.
+The forward either lays the columns of many samples side by side, (C * kh * kw, samples *
+OH * W), and multiplies them with one GEMM per chunk (few output channels: one GEMM instead
+of many tiny ones), or multiplies each sample's columns in cache-sized chunks (many output
+channels: the side-by-side result would need a transposing pass as large as the output).
+Chunks of samples run on the threads of ``ember.ops.parallel`` for large batches. The
+weight gradient either sums per-sample products over cache-sized chunks (few columns per
+sample: short GEMMs would waste the BLAS threads) or makes one long GEMM over the whole
+batch.
 """
 
 from __future__ import annotations
@@ -21,14 +24,15 @@ from numpy.lib.stride_tricks import as_strided
 
 from ember.ops import parallel
 
-# Elements of the forward's column buffer (C*kh*kw x samples*OH*W): up to 8 MiB in
-# float32. One GEMM over many samples' columns beats cache-sized per-sample GEMMs: with
-# O = 6 or 16 output rows, each small GEMM is all BLAS call overhead (LeNet-5's two
-# convolutions ran 30% faster this way, measured 2026-12-06).
+# Elements of the side-by-side forward's column buffer (C*kh*kw x samples*OH*W): up to
+# 8 MiB in float32 (its result buffer is no larger, since O <= C*kh*kw there). One GEMM
+# over many samples' columns beats cache-sized per-sample GEMMs when O is small: with 6
+# or 16 output rows each small GEMM is all BLAS call overhead (LeNet-5's two convolutions
+# ran 25-30% faster this way, measured 2026-12-07).
 FORWARD_ELEMENTS = 1 << 21
-# Elements of one thread's column buffer in the per-sample weight gradient (samples x
-# C*kh*kw x OH*W): about 512 KiB in float32, so that a chunk's columns stay in L2 between
-# the copy and the GEMM.
+# Elements of one thread's column buffer in the per-sample forward and weight gradient
+# (samples x C*kh*kw x OH*W): about 512 KiB in float32, so that a chunk's columns stay in
+# L2 between the copy and the GEMM.
 CHUNK_ELEMENTS = 1 << 17
 # Below this many column rows (C * kh * kw) the weight gradient sums per-sample GEMMs.
 PER_SAMPLE_MAX_ROWS = 64
@@ -58,9 +62,22 @@ def forward(x, w, bias, oh, ow, dilation):
     n, c, _, wx = x.shape
     o, _, kh, kw = w.shape
     k, length = c * kh * kw, oh * wx
-    w2 = w.reshape(o, k)
     out = np.empty((n, o, oh, ow), x.dtype)
     b = None if bias is None else bias[:, None, None]
+    # Side-by-side columns pay one transposing pass over the output; worth it while the
+    # output is smaller than the columns (O <= C*kh*kw), e.g. 6 or 16 rows against 25 or
+    # 150. With many output channels per column row the per-sample GEMMs win.
+    kernel = _forward_side_by_side if o <= k else _forward_per_sample
+    parallel.run(kernel(x, w.reshape(o, k), b, out, kh, kw, dilation), n, n * k * length)
+    return out
+
+
+def _forward_side_by_side(x, w2, b, out, kh, kw, dilation):
+    """``part(start, stop)``: columns (C*kh*kw, samples*OH*W) and one GEMM per chunk."""
+    n, c, _, wx = x.shape
+    o, k = w2.shape
+    oh, ow = out.shape[2:]
+    length = oh * wx
     chunk = max(1, min(n, FORWARD_ELEMENTS // max(1, k * length)))
 
     def part(start, stop):
@@ -79,8 +96,33 @@ def forward(x, w, bias, oh, ow, dilation):
             else:
                 np.add(r, b, out=out[s:e])
 
-    parallel.run(part, n, n * k * length)
-    return out
+    return part
+
+
+def _forward_per_sample(x, w2, b, out, kh, kw, dilation):
+    """``part(start, stop)``: each sample's columns (C*kh*kw, OH*W) in a cache-sized chunk,
+    one batched GEMM per chunk whose result is already in NCHW order."""
+    n, c, _, wx = x.shape
+    o, k = w2.shape
+    oh, ow = out.shape[2:]
+    length = oh * wx
+    chunk = max(1, min(16, CHUNK_ELEMENTS // max(1, k * length)))
+
+    def part(start, stop):
+        cols = np.empty((chunk, c, kh, kw, length), x.dtype)
+        res = np.empty((chunk, o, length), x.dtype)
+        for s in range(start, stop, chunk):
+            e = min(s + chunk, stop)
+            m = e - s
+            _columns(x, kh, kw, oh, ow, dilation, s, e, cols[:m])
+            r = np.matmul(w2, cols[:m].reshape(m, k, length), out=res[:m])
+            r = r.reshape(m, o, oh, wx)[..., :ow]
+            if b is None:
+                np.copyto(out[s:e], r)
+            else:
+                np.add(r, b, out=out[s:e])
+
+    return part
 
 
 def weight_grad(x, g, kernel, dilation):

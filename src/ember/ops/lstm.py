@@ -75,6 +75,16 @@ def lstm_sequence(proj, h0, c0, w_hh, *, reverse):
     """The LSTM recurrence over a sequence (see the module doc)."""
     _shape(proj.shape, h0.shape, c0.shape, w_hh.shape, reverse=reverse)  # no silent broadcast
     _dtype(proj.dtype, h0.dtype, c0.dtype, w_hh.dtype)
+    if proj.dtype == np.float16:  # float32 inside: NumPy has no float16 GEMM, and -2x
+        return _forward(*_to32(proj, h0, c0, w_hh), reverse).astype(np.float16)  # overflows
+    return _forward(proj, h0, c0, w_hh, reverse)
+
+
+def _to32(*arrays):
+    return [a.astype(np.float32) for a in arrays]
+
+
+def _forward(proj, h0, c0, w_hh, reverse):
     length, n, g4 = proj.shape
     hidden = g4 // 4
     scale = np.array(_EXP_SCALE, proj.dtype)[:, None, None]
@@ -82,7 +92,8 @@ def lstm_sequence(proj, h0, c0, w_hh, *, reverse):
     # transposing copy, then a contiguous scale: 2x faster than one broadcast multiply)
     pre = np.empty((length, 4, n, hidden), proj.dtype)
     np.copyto(pre, proj.reshape(length, n, 4, hidden).transpose(0, 2, 1, 3))
-    pre *= scale
+    with np.errstate(over="ignore"):  # -2x beyond the float range is -inf: exp gives 0
+        pre *= scale
     w_t = (w_hh.reshape(4, hidden, hidden) * scale).reshape(g4, hidden).T
     out = np.empty((length, SLOTS, n, hidden), proj.dtype)
     tmp = np.empty((n, hidden), proj.dtype)
@@ -91,7 +102,7 @@ def lstm_sequence(proj, h0, c0, w_hh, *, reverse):
     mm = np.empty((n, g4), proj.dtype)
     mm_by_gate = mm.reshape(n, 4, hidden).transpose(1, 0, 2)
     h, c = h0, c0
-    with np.errstate(over="ignore"):  # exp(large) = inf gives the gate's limit 0 exactly
+    with np.errstate(over="ignore", under="ignore"):  # exp = inf or 0: the gates' limits
         for t in _order(length, reverse):
             acts = out[t, 3:]
             np.matmul(h, w_t, out=mm)
@@ -211,6 +222,9 @@ def _gate_factors(out, c0, reverse):
 
 
 def _backward(g_out, out, proj, h0, c0, w_hh, reverse, weight):
+    if proj.dtype == np.float16:  # float32 inside, as the forward
+        grads = _backward(*_to32(g_out, out, proj, h0, c0, w_hh), reverse, weight)
+        return tuple(None if a is None else a.astype(np.float16) for a in grads)
     length, n, g4 = proj.shape
     hidden = g4 // 4
     fac, dc_from_h = _gate_factors(out, c0, reverse)

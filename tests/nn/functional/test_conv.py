@@ -380,6 +380,8 @@ def kernels(request, monkeypatch):
 
 THREADED = [
     c2("threaded", [((5, 3, 7, 8), (4, 3, 3, 3), (4,))], padding=1),
+    # more output channels than column rows (20 > 2*2*2): the per-sample stride-1 forward
+    c2("threaded-many-outputs", [((5, 2, 6, 7), (20, 2, 2, 2), (20,))], dilation=(2, 1)),
     c2("threaded-strided", [((4, 2, 9, 9), (4, 2, 3, 2), (4,))], stride=2, dilation=(1, 2)),
     c2("threaded-groups", [((3, 4, 6, 6), (4, 1, 3, 3))], groups=4),
     t2("threaded", [((5, 3, 4, 5), (3, 2, 3, 3), (2,))], stride=2, output_padding=1),

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from ember.core.dispatch import method, rmethod
 from ember.core.tensor import Tensor, register_methods
 from ember.errors import DTypeError, ShapeError
 from ember.ops import elementwise as E
@@ -253,6 +254,6 @@ register_methods(
     ger=ger,
     addmm=addmm,
     baddbmm=baddbmm,
-    __matmul__=lambda a, b: P.matmul(a, b),
-    __rmatmul__=lambda a, b: P.matmul(b, a),
+    __matmul__=method(P.matmul),  # straight to dispatch, no wrapper frames
+    __rmatmul__=rmethod(P.matmul),
 )

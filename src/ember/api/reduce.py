@@ -19,6 +19,7 @@ import numpy as np
 
 from ember import dtypes as D
 from ember.api import return_types as R
+from ember.core.dispatch import apply
 from ember.core.inplace import inplace
 from ember.core.tensor import Tensor, _wrap, register_methods
 from ember.errors import DTypeError, EmberValueError, ShapeError
@@ -151,8 +152,18 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None):
     >>> ember.tensor([[1, 2], [3, 4]], dtype=ember.int32).sum(1)
     tensor([3, 7])
     """
+    if dim is None and dtype is None and input.__class__ is Tensor:  # the commonest call:
+        # straight to dispatch, without the general checks
+        return apply(P.sum_, (input,), {"axis": _all_dims(input._data.ndim), "keepdims": keepdim})
     x = _cast(input, dtype)
     return _recast(P.sum_(x, axis=dims("sum", x, dim), keepdims=keepdim), dtype)
+
+
+_ALL_DIMS = [tuple(range(n)) for n in range(33)]
+
+
+def _all_dims(ndim: int) -> tuple:
+    return _ALL_DIMS[ndim] if ndim < 33 else tuple(range(ndim))
 
 
 def mean(input, dim=None, keepdim: bool = False, *, dtype=None):

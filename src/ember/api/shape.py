@@ -22,6 +22,7 @@ import numpy as np
 from ember.api.joining import *  # noqa: F403 - cat, stack, split ... are shape functions too
 from ember.api.joining import __all__ as _joining_names
 from ember.api.joining import _dim
+from ember.core.dispatch import apply
 from ember.core.inplace import inplace
 from ember.core.tensor import Tensor, register_methods
 from ember.errors import EmberIndexError, EmberValueError, ShapeError
@@ -79,8 +80,16 @@ def _dims(name: str, dims, ndim: int) -> tuple:
 
 
 def reshape(input, *shape):
-    """A tensor with the same data and ``shape`` (one dim may be -1); a view when possible."""
-    return P.reshape(input, shape=infer_shape(input.numel(), _shape_args(shape)))
+    """A tensor with the same data and ``shape`` (one dim may be -1); a view when possible.
+
+    >>> import ember
+    >>> ember.arange(6).reshape(2, -1).shape
+    (2, 3)
+    """
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    shape = infer_shape(input._data.size, shape)
+    return apply(P.reshape, (input,), {"shape": shape})  # straight to dispatch
 
 
 def view(input, *shape):

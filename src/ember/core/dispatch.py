@@ -30,7 +30,7 @@ check_rules = [False]
 
 def apply(op, args, attrs):
     """Run ``op`` on ``args`` (Tensors, Python scalars, arrays) with keyword ``attrs``."""
-    if op.prep and not _no_conversion(op, args):
+    if op.prep and not _direct(op, args) and not _no_conversion(op, args):
         args = _prepare(op, args)
     arrays = []
     rg = False
@@ -86,6 +86,20 @@ def rmethod(op):
     return fn
 
 
+def _direct(op, args) -> bool:
+    """The commonest case of all, inline and cheap: one or two tensors of one dtype that
+    ``op`` takes as they are (``op.direct``)."""
+    a = args[0]
+    if a.__class__ is not Tensor:
+        return False
+    d = a._data.dtype
+    n = len(args)
+    if n == 2:
+        b = args[1]
+        return b.__class__ is Tensor and b._data.dtype is d and d in op.direct
+    return n == 1 and d in op.direct
+
+
 def _no_conversion(op, args) -> bool:
     """The common case, decided cheaply: tensors of one dtype (plus Python scalars that NumPy
     promotes the way PyTorch does), already acceptable to ``op``."""
@@ -123,30 +137,33 @@ def _is_view_of(out: np.ndarray, src: np.ndarray) -> bool:
 def _record(op, out: Tensor, args, attrs) -> None:
     nxt = []
     for a in args:
-        if isinstance(a, Tensor) and a._rg:
-            n = a._node
-            nxt.append(a if n is None else (n if n.n_out == 1 else (n, a._out_idx)))
-        else:
-            nxt.append(None)
+        if a.__class__ is Tensor or isinstance(a, Tensor):
+            if a._rg:
+                n = a._node
+                nxt.append(a if n is None else (n if n.n_out == 1 else (n, a._out_idx)))
+                continue
+        nxt.append(None)
+    nxt = tuple(nxt)
     data = out._data
-    node = Node(op, attrs, tuple(nxt), data.shape, data.dtype)
-    if op.save_in:
-        if op.save_in == "meta":
+    node = Node(op, attrs, nxt, data.shape, data.dtype)
+    save = op.save_in
+    if save == "meta":
+        node.saved = tuple(
+            Meta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else a for a in args
+        )
+    elif save:
+        if save == "other":  # each input is kept only if another input needs a gradient
+            if len(nxt) == 2:
+                keep = (nxt[1] is not None, nxt[0] is not None)
+            else:
+                keep = [any(e is not None for e in nxt[:j] + nxt[j + 1 :]) for j in range(len(nxt))]
             node.saved = tuple(
-                Meta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else a for a in args
+                a if k or not isinstance(a, Tensor) else Meta(a._data.shape, a._data.dtype)
+                for a, k in zip(args, keep)
             )
-        elif op.save_in == "other":
-            needed = [
-                any(e is not None for k, e in enumerate(nxt) if k != j) for j in range(len(args))
-            ]
-            node.saved = tuple(
-                Meta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) and not keep else a
-                for a, keep in zip(args, needed)
-            )
-            node.saved_vers = tuple(a._vc[0] if isinstance(a, Tensor) else 0 for a in args)
         else:
             node.saved = args
-            node.saved_vers = tuple(a._vc[0] if isinstance(a, Tensor) else 0 for a in args)
+        node.saved_vers = tuple(a._vc[0] if isinstance(a, Tensor) else 0 for a in args)
     if op.save_out:
         node.out = data
         node.out_vc = out._vc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
@@ -15,7 +16,10 @@ def infer_shape(numel: int, shape) -> tuple:
     """Resolve one -1 in ``shape`` against ``numel`` elements, or raise a ShapeError."""
     if shape.__class__ is tuple and -1 not in shape and math.prod(shape) == numel:
         return shape  # the common case, checked cheaply (ints only: prod of others differs)
-    shape = tuple(int(s) for s in shape)
+    try:
+        shape = tuple(operator.index(s) for s in shape)
+    except TypeError:
+        raise ShapeError(f"reshape: a shape is a sequence of ints, got {shape!r}") from None
     if shape.count(-1) > 1:
         raise ShapeError(f"only one dimension can be inferred, got shape {shape}")
     known = math.prod(s for s in shape if s != -1)
@@ -35,7 +39,7 @@ def _reshape_shape(x, *, shape):
 @primitive("reshape", shape=_reshape_shape, dtype=rules.same_dtype, save="meta", view=True)
 def reshape(x, *, shape):
     """Reshape (a view when the layout allows, else a copy); ``shape`` may hold one -1."""
-    return np.reshape(x, shape)
+    return x.reshape(shape)
 
 
 @reshape.defvjp

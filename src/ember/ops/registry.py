@@ -31,6 +31,7 @@ import threading
 import numpy as np
 
 OPS: dict[str, Op] = {}
+_EMBER_DTYPES = ("float16", "float32", "float64", "int32", "int64", "bool")
 
 # Set by ember.core.dispatch (dependency injection keeps ops below core in the layering).
 _tensor_type: list = [None]
@@ -95,6 +96,7 @@ class Op:
         "view",
         "doc",
         "prep",
+        "direct",
     )
 
     def __init__(self, name, forward, *, shape, dtype, save, promote, float_inputs, dtypes, view):
@@ -111,6 +113,12 @@ class Op:
         self.doc = forward.__doc__
         # Dispatch looks at input dtypes only for ops that may need a cast or a check.
         self.prep = promote or float_inputs or dtypes is not None
+        # The dtypes a lone tensor argument may have to skip that look (one set lookup).
+        self.direct = frozenset(
+            d
+            for d in map(np.dtype, _EMBER_DTYPES)
+            if (d.kind == "f" or not float_inputs) and (self.dtypes is None or d in self.dtypes)
+        )
 
     def defvjp(self, fn):
         """Register the VJP: ``fn(g, out, *inputs, **attrs) -> grad or tuple of grads``.

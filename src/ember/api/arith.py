@@ -12,7 +12,7 @@ tensor([2., 3.])
 
 from __future__ import annotations
 
-from ember.core.dispatch import method, rmethod
+from ember.core.dispatch import method, rmethod, unary_method
 from ember.core.inplace import inplace
 from ember.core.tensor import register_methods
 from ember.ops import elementwise as P
@@ -77,8 +77,8 @@ register_methods(
     sub=sub,
     mul=mul,
     div=div,
-    neg=neg,
-    exp=exp,
+    neg=unary_method(P.neg, neg),
+    exp=unary_method(P.exp, exp),
     true_divide=div,
     divide=div,
     multiply=mul,

@@ -16,7 +16,7 @@ import numpy as np
 
 from ember import dtypes as D
 from ember.api.arith import exp  # noqa: F401 - the exp/log family reads as one module
-from ember.core.dispatch import method, rmethod
+from ember.core.dispatch import method, rmethod, unary_method
 from ember.core.inplace import inplace
 from ember.core.tensor import Tensor, _wrap, register_methods
 from ember.errors import DTypeError, EmberValueError
@@ -456,6 +456,14 @@ _METHODS = (
     "clamp_max"
 ).split()
 register_methods(**{n: globals()[n] for n in _METHODS}, maximum=maximum, minimum=minimum)
+# methods whose API function is only ``op(input)`` skip that frame (a tenth of a tiny op)
+_PASS_THROUGH = dict(
+    abs=P.abs_, sign=P.sign, log=P.log, log1p=P.log1p, log2=P.log2, expm1=P.expm1,
+    sqrt=P.sqrt, rsqrt=P.rsqrt, reciprocal=P.reciprocal, sin=P.sin, cos=P.cos,
+    tanh=P.tanh, sigmoid=P.sigmoid, erf=P.erf, relu=A.relu, floor=P.floor, ceil=P.ceil,
+    trunc=P.trunc,
+)  # fmt: skip
+register_methods(**{n: unary_method(op, globals()[n]) for n, op in _PASS_THROUGH.items()})
 register_methods(**{n + "_": inplace(globals()[n], n + "_") for n in _METHODS})
 register_methods(
     where=_where_method,

@@ -76,6 +76,18 @@ def method(op):
     return fn
 
 
+def unary_method(op, api_fn):
+    """A Tensor method (``x.exp()``) for an API function that only calls ``op`` on its
+    input: the same call with no detour, and the API function's name and docstring."""
+
+    def fn(self):
+        return apply(op, (self,), _NO_ATTRS)
+
+    fn.__name__ = api_fn.__name__
+    fn.__doc__ = api_fn.__doc__
+    return fn
+
+
 def rmethod(op):
     """A reflected operator method (``__radd__``): ``other op self``."""
 

@@ -80,10 +80,26 @@ class Engine:
                         else:
                             entry[1] = entry[1] + gi
                     continue
-                target, idx = e if isinstance(e, tuple) else (e, 0)
-                if gi is not None:
-                    shape, dtype = out_meta(target, idx)
-                    self.add_to(buf, target, idx, self.fit(gi, shape, dtype, node, i))
+                if e.__class__ is tuple:
+                    target, idx = e
+                    if gi is not None:
+                        shape, dtype = out_meta(target, idx)
+                        self.add_to(buf, target, idx, self.fit(gi, shape, dtype, node, i))
+                else:
+                    target = e
+                    if gi is not None:
+                        # the common case inline: one output, shape and dtype already right
+                        if (
+                            gi.__class__ is not np.ndarray
+                            or gi.shape != e.shape
+                            or gi.dtype != e.dtype
+                        ):
+                            gi = self.fit(gi, e.shape, e.dtype, node, i)
+                        if e.n_out == 1:
+                            prev = buf.get(e)
+                            buf[e] = gi if prev is None else prev + gi
+                        else:
+                            self.add_to(buf, e, 0, gi)
                 left = deps[target] - 1
                 deps[target] = left
                 if left == 0:

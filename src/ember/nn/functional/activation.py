@@ -11,7 +11,9 @@ applies the function in place and returns ``input``).
 from __future__ import annotations
 
 from ember.api.elementwise import sigmoid, tanh
+from ember.core.dispatch import _NO_ATTRS, apply
 from ember.core.inplace import inplace as _make_inplace
+from ember.core.tensor import Tensor
 from ember.errors import EmberValueError
 from ember.ops import activation as A
 
@@ -68,7 +70,11 @@ def relu(input, inplace=False):
     >>> ember.nn.functional.relu(ember.tensor([-1, 3]))
     tensor([0, 3])
     """
-    return _relu_(input) if inplace else A.relu(input)
+    if inplace:
+        return _relu_(input)
+    if input.__class__ is Tensor:  # straight to dispatch: relu is the hottest activation
+        return apply(A.relu, (input,), _NO_ATTRS)
+    return A.relu(input)
 
 
 def relu_(input):

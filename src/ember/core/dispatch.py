@@ -30,8 +30,17 @@ check_rules = [False]
 
 def apply(op, args, attrs):
     """Run ``op`` on ``args`` (Tensors, Python scalars, arrays) with keyword ``attrs``."""
-    if op.prep and not _direct(op, args) and not _no_conversion(op, args):
-        args = _prepare(op, args)
+    if op.prep:
+        # inline, the commonest case of all: one or two tensors of one dtype that ``op``
+        # takes as they are (``op.direct``)
+        a = args[0]
+        n = len(args)
+        if not (
+            a.__class__ is Tensor
+            and (d := a._data.dtype) in op.direct
+            and (n == 1 or (n == 2 and args[1].__class__ is Tensor and args[1]._data.dtype is d))
+        ) and not _no_conversion(op, args):
+            args = _prepare(op, args)
     arrays = []
     rg = False
     for a in args:
@@ -50,7 +59,10 @@ def apply(op, args, attrs):
     if check_rules[0]:
         verify_rules(op, args, attrs, out)
     t = _wrap(out)
-    if op.view and out.base is not None and _is_view_of(out, arrays[0]):
+    if op.view and (ob := out.base) is not None and (ob is arrays[0] or ob is arrays[0].base):
+        # a view of the input's memory: NumPy points a view's base at the array that owns
+        # the memory, while a copy made inside the forward (reshape of a non-contiguous
+        # array) has a fresh temporary as its base
         src = args[0]
         t._vc = src._vc
         base = t._base = src._base if src._base is not None else src
@@ -98,20 +110,6 @@ def rmethod(op):
     return fn
 
 
-def _direct(op, args) -> bool:
-    """The commonest case of all, inline and cheap: one or two tensors of one dtype that
-    ``op`` takes as they are (``op.direct``)."""
-    a = args[0]
-    if a.__class__ is not Tensor:
-        return False
-    d = a._data.dtype
-    n = len(args)
-    if n == 2:
-        b = args[1]
-        return b.__class__ is Tensor and b._data.dtype is d and d in op.direct
-    return n == 1 and d in op.direct
-
-
 def _no_conversion(op, args) -> bool:
     """The common case, decided cheaply: tensors of one dtype (plus Python scalars that NumPy
     promotes the way PyTorch does), already acceptable to ``op``."""
@@ -136,14 +134,6 @@ def _no_conversion(op, args) -> bool:
     if dt.kind != "f" and (float_scalar or op.float_inputs):
         return False
     return op.dtypes is None or dt in op.dtypes
-
-
-def _is_view_of(out: np.ndarray, src: np.ndarray) -> bool:
-    """Whether ``out`` views ``src``'s memory. NumPy points a view's ``base`` at the array that
-    owns the memory, while a copy made inside the forward (reshape of a non-contiguous array)
-    has a fresh temporary as its base."""
-    base = out.base
-    return base is src or (src.base is not None and base is src.base)
 
 
 def _record(op, out: Tensor, args, attrs) -> None:

@@ -94,7 +94,7 @@ def reshape(input, *shape):
 
 def view(input, *shape):
     """Like ``reshape`` but never copies: raises when the strides do not allow a view."""
-    shape = infer_shape(input.numel(), _shape_args(shape))
+    shape = infer_shape(input.numel(), _shape_args(shape), "view")
     try:
         np.reshape(input._data, shape, copy=False)
     except ValueError:

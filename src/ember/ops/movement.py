@@ -12,23 +12,24 @@ from ember.ops import rules
 from ember.ops.registry import OPS, primitive
 
 
-def infer_shape(numel: int, shape) -> tuple:
-    """Resolve one -1 in ``shape`` against ``numel`` elements, or raise a ShapeError."""
+def infer_shape(numel: int, shape, op: str = "reshape") -> tuple:
+    """Resolve one -1 in ``shape`` against ``numel`` elements, or raise a ShapeError that
+    names ``op``."""
     if shape.__class__ is tuple and -1 not in shape and math.prod(shape) == numel:
         return shape  # the common case, checked cheaply (ints only: prod of others differs)
     try:
         shape = tuple(operator.index(s) for s in shape)
     except TypeError:
-        raise ShapeError(f"reshape: a shape is a sequence of ints, got {shape!r}") from None
+        raise ShapeError(f"{op}: a shape is a sequence of ints, got {shape!r}") from None
     if shape.count(-1) > 1:
-        raise ShapeError(f"only one dimension can be inferred, got shape {shape}")
+        raise ShapeError(f"{op}: only one dimension can be inferred, got shape {shape}")
     known = math.prod(s for s in shape if s != -1)
     if -1 in shape:
         if known == 0 or numel % known:
-            raise ShapeError(f"shape {shape} is invalid for input of size {numel}")
+            raise ShapeError(f"{op}: shape {shape} is invalid for input of size {numel}")
         shape = tuple(numel // known if s == -1 else s for s in shape)
     elif known != numel:
-        raise ShapeError(f"shape {shape} is invalid for input of size {numel}")
+        raise ShapeError(f"{op}: shape {shape} is invalid for input of size {numel}")
     return shape
 
 

@@ -41,8 +41,9 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-def timeit(fn, *, min_time: float = 0.3, repeats: int = 5) -> float:
-    """Median seconds per call of ``fn`` over ``repeats`` runs of at least ``min_time`` each."""
+def _seconds_per_call(fn, probe: float = 0.02) -> float:
+    """A first estimate of ``fn``'s time per call: enough calls (x4 each try) to take
+    ``probe`` seconds."""
     fn()
     n = 1
     while True:
@@ -50,17 +51,9 @@ def timeit(fn, *, min_time: float = 0.3, repeats: int = 5) -> float:
         for _ in range(n):
             fn()
         dt = time.perf_counter() - t0
-        if dt >= min_time / 4 or n > 1_000_000:
-            break
+        if dt >= probe or n > 1_000_000:
+            return max(dt / n, 1e-9)
         n *= 4
-    n = max(1, int(n * (min_time / 4) / max(dt, 1e-9)))
-    runs = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        runs.append((time.perf_counter() - t0) / n)
-    return statistics.median(runs)
 
 
 def timeit_interleaved(
@@ -78,17 +71,7 @@ def timeit_interleaved(
     """
     calls = {}
     for name, fn in fns.items():
-        fn()
-        n = 1
-        while True:
-            t0 = time.perf_counter()
-            for _ in range(n):
-                fn()
-            dt = time.perf_counter() - t0
-            if dt >= 0.02 or n > 1_000_000:
-                break
-            n *= 4
-        per_call = max(dt / n, 1e-9)
+        per_call = _seconds_per_call(fn)
         calls[name] = (max(1, int(warmup / per_call)), max(1, int(min_time / rounds / per_call)))
     runs: dict = {name: [] for name in fns}
     for _ in range(rounds):

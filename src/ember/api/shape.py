@@ -86,9 +86,7 @@ def reshape(input, *shape):
     >>> ember.arange(6).reshape(2, -1).shape
     (2, 3)
     """
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    shape = infer_shape(input._data.size, shape)
+    shape = infer_shape(input._data.size, _shape_args(shape))
     return apply(P.reshape, (input,), {"shape": shape})  # straight to dispatch
 
 

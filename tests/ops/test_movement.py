@@ -465,3 +465,19 @@ def test_inplace_triangles(name, diagonal):
     np.testing.assert_array_equal(x.numpy(), xt.numpy())
     np.testing.assert_array_equal(v.numpy(), vt.numpy())
     assert x._version == v._version == 1
+
+
+def test_slab_sum_is_the_sum_of_zero_padded_pieces_and_its_gradient_is_narrow():
+    from ember.ops.registry import OPS
+
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, 3)), rng.standard_normal((2, 4))
+    a[0, 0] = -0.0
+    got = OPS["slab_sum"](ember.tensor(a), ember.tensor(b), dim=1, starts=(0, 5), size=9)
+    want = np.pad(a, ((0, 0), (0, 6))) + np.pad(b, ((0, 0), (5, 0)))
+    assert got.numpy().tobytes() == want.tobytes()  # -0.0 + 0 is 0.0, as in the add
+    ta = ember.tensor(a, requires_grad=True)
+    tb = ember.tensor(b, requires_grad=True)
+    assert ember.testing.gradcheck(
+        lambda x, y: OPS["slab_sum"](x, y, dim=1, starts=(1, 4), size=8), (ta, tb)
+    )

@@ -7,6 +7,7 @@ import pytest
 
 from ember.core.source import SourceLocation
 from ember.ir import Graph
+from ember.passes.dce import dce
 from ember.passes.simplify import simplify
 from tests.passes.graphcheck import check_pass, ops
 
@@ -200,3 +201,58 @@ def test_readers_of_a_removed_node_read_its_input_and_outputs_keep_positions():
     assert ops(s) == ["add"] and s.nodes[0].inputs[0] is s.inputs[0]
     assert s.outputs[1] is s.inputs[0] and s.outputs[3] is s.inputs[0]
     assert s.outputs[2] is s.inputs[1]
+
+
+def _padded_sum(pieces, dim=1, size=9, dtype=F32, fill=0):
+    """The sum of zero-padded slabs of dim ``dim``: ``pieces`` are (start, length) pairs."""
+    g = Graph()
+    total = None
+    for k, (start, length) in enumerate(pieces):
+        shape = (2, 3, 4)[:dim] + (length,) + (2, 3, 4)[dim + 1 :]
+        x = g.add_input(dtype, shape, f"x{k}")
+        pad = [(0, 0)] * 3
+        pad[dim] = (start, size - start - length)
+        attrs = {"pad": tuple(pad), "mode": "constant", "value": fill}
+        p = g.add_node("pad", [x], attrs).outputs[0]
+        total = p if total is None else g.add_node("add", [total, p]).outputs[0]
+    g.outputs = [total]
+    return g
+
+
+@pytest.mark.parametrize("dim", [0, 1, 2])
+def test_sum_of_chunk_gradients_becomes_one_slab_sum(dim):
+    # the backward of a chunk into three: pads of each piece's gradient, added in any order
+    g = _padded_sum([(6, 3), (0, 2), (2, 4)], dim=dim)
+    s = check_pass(simplify, g)  # bitwise, -0.0 + 0 included
+    assert ops(dce(s)) == ["slab_sum"]
+    node = s.outputs[0].producer
+    assert node.attrs == {"dim": dim, "starts": (0, 2, 6), "size": 9}
+    assert node.inputs == [s.inputs[1], s.inputs[2], s.inputs[0]]
+
+
+def test_slabs_with_gaps_leave_zeros():
+    s = check_pass(simplify, _padded_sum([(1, 2), (5, 3)]))
+    assert "slab_sum" in ops(s)
+
+
+@pytest.mark.parametrize(
+    "pieces,dtype,fill,why",
+    [
+        ([(0, 3), (2, 3)], F32, 0, "overlapping slabs really add"),
+        ([(0, 3), (3, 3)], F32, -0.0, "piece + (-0.0) keeps -0.0"),
+        ([(0, 3), (3, 3)], I64, 0, "only floats"),
+    ],
+)
+def test_lookalike_slab_sums_are_kept(pieces, dtype, fill, why):
+    s = check_pass(simplify, _padded_sum(pieces, dtype=dtype, fill=fill))
+    assert "slab_sum" not in ops(s), why
+
+
+def test_pads_of_two_dims_are_not_slabs():
+    g = Graph()
+    a = g.add_input(F32, (2, 3), "a")
+    b = g.add_input(F32, (3, 2), "b")
+    pa = g.add_node("pad", [a], {"pad": ((0, 1), (0, 0)), "mode": "constant", "value": 0})
+    pb = g.add_node("pad", [b], {"pad": ((0, 0), (1, 0)), "mode": "constant", "value": 0})
+    g.outputs = [g.add_node("add", [pa.outputs[0], pb.outputs[0]]).outputs[0]]
+    assert "slab_sum" not in ops(check_pass(simplify, g))

@@ -22,6 +22,7 @@ import numpy as np
 from ember.errors import EmberValueError, ShapeError
 from ember.ops import rules
 from ember.ops.registry import OPS, needs_input_grad, primitive
+from ember.ops.row_sum import row_sum
 
 FLOATS = (np.float16, np.float32, np.float64)
 _F16 = np.dtype(np.float16)
@@ -41,7 +42,7 @@ def softmax(x, *, axis):
     with np.errstate(invalid="ignore"):  # rows of -inf give nan, silently as in PyTorch
         e = np.asarray(w - np.max(w, axis=axis, keepdims=True))  # asarray: 0-dim gives scalars
         np.exp(e, out=e)
-        e /= np.sum(e, axis=axis, keepdims=True)
+        e /= row_sum(e, axis, True)
     return e.astype(x.dtype, copy=False)
 
 
@@ -59,7 +60,7 @@ def log_softmax(x, *, axis):
     w = _work(x)
     with np.errstate(invalid="ignore", divide="ignore"):
         s = np.asarray(w - np.max(w, axis=axis, keepdims=True))
-        s -= np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
+        s -= np.log(row_sum(np.exp(s), axis, True))
     return s.astype(x.dtype, copy=False)
 
 

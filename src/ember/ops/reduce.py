@@ -15,6 +15,7 @@ import numpy as np
 from ember.errors import AutogradError, ShapeError
 from ember.ops import rules
 from ember.ops.registry import OPS, primitive
+from ember.ops.row_sum import row_sum
 
 FLOATS = (np.float16, np.float32, np.float64)
 
@@ -81,6 +82,8 @@ def sum_(x, *, axis, keepdims):
         if keepdims:  # their tuple, and into a 0-d array faster than it makes a scalar
             return np.add.reduce(x, axis=None, dtype=dtype, keepdims=True)
         return np.add.reduce(x, axis=None, dtype=dtype, out=np.empty((), dtype or x.dtype))
+    if dtype is None:
+        return row_sum(x, axis, keepdims)
     return np.add.reduce(x, axis=axis, dtype=dtype, keepdims=keepdims)
 
 

@@ -16,7 +16,10 @@ The rules:
 * ``permute`` with the identity order -> ``x``; ``permute(permute(x, p), q)`` -> one permute
   (or ``x`` when they cancel, as in linear's backward ``W.T.T``);
 * ``reshape`` to ``x``'s own shape -> ``x``; ``reshape(reshape(x))`` -> one reshape;
-  ``expand`` to ``x``'s own shape -> ``x``.
+  ``expand`` to ``x``'s own shape -> ``x``;
+* ``pad(a) + pad(b)``, zero paddings of disjoint slabs of one dim (the gradient of a tensor
+  that was chunked or split) -> ``slab_sum(a, b)``, one pass instead of a padded copy of
+  each piece and an add per piece.
 
 A replaced reshape or permute was a view of its input in NumPy; the generated code never
 writes into graph values in place, so reading the input itself is the same.
@@ -134,7 +137,49 @@ def _add(node):
         return a
     if _passes_through(node, b) and _all_equal(a, 0, _zero_sign(b)):
         return b
-    return None
+    return _add_slabs(node)
+
+
+def _add_slabs(node):
+    """``pad(a) + pad(b)`` of zero-padded slabs of one dim that do not overlap (the backward
+    of ``chunk``/``split``) -> one ``slab_sum`` node, which computes every element as the add
+    did (``piece + 0``) in one pass. A ``slab_sum`` operand merges its pieces in, so a chain of
+    adds becomes a single node."""
+    out = node.outputs[0]
+    if out.dtype.kind != "f" or not all(_passes_through(node, x) for x in node.inputs):
+        return None
+    slabs = [_slabs_of(x) for x in node.inputs]
+    if None in slabs or slabs[0][0] != slabs[1][0]:
+        return None
+    dim = slabs[0][0]
+    pieces = sorted(slabs[0][1] + slabs[1][1], key=lambda piece: piece[1])
+    end = 0
+    for value, start in pieces:
+        if start < end:
+            return None  # overlapping slabs really add
+        end = start + value.shape[dim]
+    node.op = "slab_sum"
+    node.inputs = [value for value, _ in pieces]
+    node.attrs = {"dim": dim, "starts": tuple(start for _, start in pieces), "size": out.shape[dim]}
+    return _CHANGED
+
+
+def _slabs_of(x):
+    """(dim, [(piece, start), ...]) when ``x`` is a zero padding along one dim or a
+    ``slab_sum``, else None."""
+    p = x.producer
+    if p is None or not _concrete(x.shape):
+        return None
+    if p.op == "slab_sum":
+        return p.attrs["dim"], list(zip(p.inputs, p.attrs["starts"]))
+    if p.op != "pad" or p.attrs["mode"] != "constant" or not isinstance(p.inputs[0], Value):
+        return None
+    if not _all_equal(p.attrs["value"], 0, False):
+        return None  # a -0.0 fill would make piece + fill differ from piece + 0
+    padded = [d for d, pair in enumerate(p.attrs["pad"]) if tuple(pair) != (0, 0)]
+    if len(padded) != 1 or min(p.attrs["pad"][padded[0]]) < 0:
+        return None  # several dims, or a crop
+    return padded[0], [(p.inputs[0], p.attrs["pad"][padded[0]][0])]
 
 
 def _sub(node):

@@ -25,9 +25,16 @@ import numpy as np
 
 from ember.ir.graph import Value
 from ember.ops import registry
+from ember.ops.activation import relu_zeros
+from ember.ops.row_sum import row_sum
 
 # names the generated code reads from its namespace
-NAMESPACE = {"_maximum": np.maximum, "_matmul": np.matmul, "_add_reduce": np.add.reduce}
+NAMESPACE = {
+    "_maximum": np.maximum,
+    "_matmul": np.matmul,
+    "_relu_zeros": relu_zeros,
+    "_row_sum": row_sum,
+}
 _UINT = {4: np.uint32, 8: np.uint64, 2: np.uint16}
 NAMESPACE.update({f"_u{k}": v for k, v in _UINT.items()})
 
@@ -101,7 +108,7 @@ def _float_same(node) -> bool:
 @emits("relu", writes_out=lambda node: node.outputs[0].dtype.itemsize >= 4, elementwise=True)
 def _relu(node, target, args, out):
     tail = f", out={out}" if out else ""
-    return [f"{target} = _maximum({args[0]}, 0{tail})"]
+    return [f"{target} = _maximum({args[0]}, _relu_zeros({args[0]}){tail})"]
 
 
 def _matmul_2d(node) -> bool:
@@ -163,7 +170,7 @@ def _sum(node, target, args, out):
         return None
     ax, keep = node.attrs["axis"], node.attrs["keepdims"]
     tail = f", out={out}" if out else ""
-    return [f"{target} = _add_reduce({args[0]}, axis={ax!r}, keepdims={keep!r}{tail})"]
+    return [f"{target} = _row_sum({args[0]}, {ax!r}, {keep!r}{tail})"]
 
 
 def _where_masked(node):

@@ -1,0 +1,61 @@
+"""Sums over the trailing axes of a float array as one matrix-vector product.
+
+``np.add.reduce`` over the last axis of a (rows, n) array runs its inner loop once per row, so
+for short rows the per-row start-up is most of the cost: over 4096 rows of 64 float32 it takes
+138 us where ``x.reshape(4096, 64) @ ones(64)`` (BLAS) takes 20 us (2026-12-07). Softmax,
+log-softmax, their gradients and row sums in user code all reduce like that. Longer rows keep
+NumPy's pairwise summation, whose float32 rounding error grows with log(n) rather than n.
+
+>>> import numpy as np
+>>> row_sum(np.arange(6.0).reshape(2, 3), (1,), True)
+array([[ 3.],
+       [12.]])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Rows up to this long go to BLAS (its error bound grows with the row length).
+MAX_ROW = 1024
+# Below this many rows NumPy's own loop overhead is small.
+MIN_ROWS = 8
+_BLAS_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_ONES: dict = {}
+
+
+def _ones(n, dtype):
+    key = (n, dtype)
+    v = _ONES.get(key)
+    if v is None:
+        v = np.ones(n, dtype)
+        v.flags.writeable = False
+        _ONES[key] = v
+    return v
+
+
+def row_sum(x, axis, keepdims, out=None):
+    """``np.add.reduce(x, axis=axis, keepdims=keepdims, out=out)`` for a sorted tuple
+    ``axis``; through BLAS when ``axis`` is the trailing dims of a contiguous float32/64
+    array with short rows."""
+    nd = x.ndim
+    if (
+        axis
+        and x.dtype in _BLAS_FLOATS
+        and axis[0] > 0
+        and axis == tuple(range(axis[0], nd))
+        and x.flags.c_contiguous
+        and (out is None or out.flags.c_contiguous)
+    ):
+        r = 1
+        for d in axis:
+            r *= x.shape[d]
+        q = x.size // r if r else 0
+        if 2 <= r <= MAX_ROW and q >= MIN_ROWS:
+            lead = x.shape[: axis[0]]
+            shape = lead + (1,) * len(axis) if keepdims else lead
+            if out is None:
+                return np.matmul(x.reshape(q, r), _ones(r, x.dtype)).reshape(shape)
+            np.matmul(x.reshape(q, r), _ones(r, x.dtype), out=out.reshape(q))
+            return out
+    return np.add.reduce(x, axis=axis, keepdims=keepdims, out=out)

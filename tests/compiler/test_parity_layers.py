@@ -114,17 +114,7 @@ FUNCTIONAL = collect(
 
 
 REFUSED = {"one_hot": "num_classes=-1 takes the number of classes from the data"}
-# Known bugs in nn/functional/normalization.py (owned elsewhere), reported with the harness.
-NORM_F16 = "float16: the traced backward rounds differently from the eager norm kernel"
-KNOWN = {
-    "normalization.cosine_similarity_last-float32": "eps floor computed in NumPy: a constant",
-    "normalization.cosine_similarity_last-float16": "eps floor computed in NumPy: a constant",
-    "normalization.batch_norm_train-float16": NORM_F16,
-    "normalization.batch_norm_train_running-float16": NORM_F16,
-    "normalization.layer_norm_plain-float16": NORM_F16,
-    "normalization.layer_norm_bias_only-float16": NORM_F16,
-    "normalization.instance_norm-float16": NORM_F16,
-}
+KNOWN: dict = {}
 
 
 @pytest.mark.parametrize("case, dtype", case_params(FUNCTIONAL, KNOWN))

@@ -55,7 +55,7 @@ def applies(g, x, params) -> bool:
     if registry.grad_enabled[0]:
         return False
     dt = x._data.dtype
-    return dt != np.float16 and all(t._data.dtype == dt for t in (g, *params))
+    return all(t._data.dtype == dt for t in (g, *params))
 
 
 def grads_from_ops(g, x, params, axis, eps, weight, bias) -> tuple:

@@ -356,7 +356,10 @@ def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
     units = []
     for t in (x1, x2):
         n = OPS["norm"](t, p=2.0, axis=axis, keepdims=True)
-        floor = np.maximum(n._data, eps) - n._data  # lifts the value, leaves the gradient
+        # lifts the value, leaves the gradient; ops on the detached norm, so that a traced
+        # graph computes the floor of every call's inputs instead of baking in the first's
+        plain = n.detach()
+        floor = E.sub(OPS["maximum"](plain, eps), plain)
         units.append(E.div(t, E.add(n, floor)))
     return OPS["sum"](E.mul(*units), axis=axis, keepdims=False)
 

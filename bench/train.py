@@ -6,7 +6,8 @@
 Steps: MLP 784-256-128-10 (batch 128, SGD momentum), LeNet-5 (batch 64), a 1-layer LSTM
 (hidden 128, seq 32, batch 32, Adam), a Transformer encoder layer (d_model 128, 4 heads, ff
 512, seq 64, batch 16, Adam); and one full Fashion-MNIST epoch of LeNet-5 including data
-loading (ember.data vs torch.utils.data). Prints a Markdown table of ratios.
+loading (ember.data vs torch.utils.data), the two epochs timed in interleaved slices. Prints a
+Markdown table of ratios.
 """
 
 from __future__ import annotations
@@ -125,10 +126,14 @@ def step_rows(min_time: float):
     return rows
 
 
-def epoch_rows():
+def epoch_rows(slices: int = 8):
+    """One full epoch per library, loading included, timed in ``slices`` interleaved turns
+    (each library runs the next 1/slices of its epoch in turn, the first mover alternating):
+    one epoch after the other compared two speeds of this VM, which drifts by 30% within a
+    minute."""
     train = ember.datasets.fashion_mnist("train")
     xs, ys = (t.numpy() for t in train.tensors)
-    times = {}
+    runs = {}
     for lib in (ember, torch):
         lib.manual_seed(0)
         model = lenet(lib.nn)
@@ -139,10 +144,19 @@ def epoch_rows():
         else:
             loader = ember.data.DataLoader(train, batch_size=64, shuffle=True)
             opt = ember.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-        t0 = time.perf_counter()
-        for x, y in loader:
-            _step(lib, model, opt, x, y)()
-        times[lib] = time.perf_counter() - t0
+        runs[lib] = (iter(loader), model, opt, len(loader))
+    times = {ember: 0.0, torch: 0.0}
+    for k in range(slices):
+        for lib in (ember, torch) if k % 2 == 0 else (torch, ember):
+            batches, model, opt, n = runs[lib]
+            todo = n * (k + 1) // slices - n * k // slices
+            t0 = time.perf_counter()
+            for _ in range(todo):
+                x, y = next(batches)
+                _step(lib, model, opt, x, y)()
+            times[lib] += time.perf_counter() - t0
+    for lib, (batches, *_rest) in runs.items():
+        assert next(batches, None) is None, f"{lib.__name__}: the epoch has batches left"
     return [
         ("Fashion-MNIST epoch, LeNet-5 (b=64, incl. loading)", times[ember], times[torch], 1.5, "s")
     ]

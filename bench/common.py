@@ -100,8 +100,11 @@ def print_table(title: str, rows: list, target_note: str = "") -> None:
     for name, e, t, target, unit in rows:
         ratio = e / t
         mark = "" if target is None else ("ok" if ratio <= target else "MISS")
-        fe = fmt_time(e) if unit == "s" else f"{e:.1f} {unit}"
-        ft = fmt_time(t) if unit == "s" else f"{t:.1f} {unit}"
+        if unit == "x":  # a ratio row (a geometric mean): only the ratio column applies
+            fe = ft = ""
+        else:
+            fe = fmt_time(e) if unit == "s" else f"{e:.1f} {unit}"
+            ft = fmt_time(t) if unit == "s" else f"{t:.1f} {unit}"
         tgt = "" if target is None else f"<= {target:.2f} {mark}"
         print(f"| {name} | {fe} | {ft} | {ratio:.2f} | {tgt} |")
     if target_note:

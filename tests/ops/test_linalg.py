@@ -250,3 +250,16 @@ def test_addmm_errors():
         ember.addmm(ember.ones(3), ember.ones(4), ember.ones(4, 3))
     with pytest.raises(ember.ShapeError, match=r"baddbmm: input of shape \(5,\) does not"):
         ember.baddbmm(ember.ones(5), ember.ones(2, 3, 4), ember.ones(2, 4, 3))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m,k,n", [(4, 4, 4), (1, 17, 5), (9, 3, 1), (1, 64, 1), (33, 65, 17)])
+def test_small_2d_matmul_has_numpy_matmuls_bits(dtype, m, k, n):
+    # the eager forward takes np.dot for these; compiled graphs run np.matmul
+    rng = np.random.default_rng(m * 100 + k * 10 + n)
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    got = (ember.tensor(a) @ ember.tensor(b)).numpy()
+    assert got.tobytes() == np.matmul(a, b).tobytes()
+    strided = (ember.tensor(a)[:, ::2] @ ember.tensor(b)[::2]).numpy()
+    assert strided.tobytes() == np.matmul(a[:, ::2], b[::2]).tobytes()

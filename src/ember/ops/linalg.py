@@ -51,7 +51,23 @@ def matmul(a, b):
     """Matrix product with NumPy/PyTorch broadcasting of batch dims; 1-D operands are vectors."""
     if a.dtype != b.dtype:
         raise _matmul_dtype(a.dtype, b.dtype)
+    if (
+        a.ndim == 2
+        and b.ndim == 2
+        and a.size + b.size <= _DOT_MAX
+        and a.dtype in _DOT_FLOATS
+        and a.flags.c_contiguous
+        and b.flags.c_contiguous
+    ):
+        # np.dot's set-up costs 0.5 us less than the matmul ufunc's (0.8 vs 1.3 us on 4x4)
+        # and both call the same BLAS GEMM for contiguous float matrices: the same bits
+        # (checked on 800 shapes), so compiled graphs, which use matmul, agree with eager
+        return np.dot(a, b)
     return np.matmul(a, b)
+
+
+_DOT_MAX = 1 << 14  # elements of both operands: beyond, the set-up is noise
+_DOT_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _t(x):

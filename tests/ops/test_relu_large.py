@@ -1,6 +1,8 @@
 """relu on tensors large enough to compare with a zero buffer instead of a scalar
 (``ember.ops.activation.relu_zeros``): against PyTorch, eager and compiled."""
 
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -46,3 +48,24 @@ def test_compiled_large_relu_equals_eager_and_its_gradient():
     tx = torch.from_numpy(x.detach().numpy().copy()).requires_grad_()
     torch.relu(tx * 2.0).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/smaps")
+def test_zero_buffer_takes_no_resident_memory():
+    # the buffer is a mapping of its own whose pages, read, are the kernel's zero page
+    x = np.ones(1 << 20)  # float64: 8 MiB of the buffer are read below
+    out = np.maximum(x, activation.relu_zeros(x))
+    assert out.sum() == x.size
+    addr = activation.relu_zeros(x).__array_interface__["data"][0]
+    rss = None
+    with open("/proc/self/smaps") as f:
+        inside = False
+        for line in f:
+            head = line.split()[0]
+            if "-" in head and not head.endswith(":"):
+                lo, hi = (int(v, 16) for v in head.split("-"))
+                inside = lo <= addr < hi
+            elif inside and head == "Rss:":
+                rss = int(line.split()[1])
+                break
+    assert rss is not None and rss < 1024, f"the zero buffer's mapping has {rss} KiB resident"

@@ -481,3 +481,20 @@ def test_slab_sum_is_the_sum_of_zero_padded_pieces_and_its_gradient_is_narrow():
     assert ember.testing.gradcheck(
         lambda x, y: OPS["slab_sum"](x, y, dim=1, starts=(1, 4), size=8), (ta, tb)
     )
+
+
+@pytest.mark.parametrize(
+    "shapes,starts,size,message",
+    [
+        ([(2, 3), (2, 4)], (0, 2), 9, r"slab_sum: pieces at \(0, 2\) overlap"),
+        ([(2, 3), (3, 4)], (0, 3), 9, r"slab_sum: piece shapes \(2, 3\) and \(3, 4\) differ"),
+        ([(2, 3), (2, 4)], (0, 6), 9, r"slab_sum: pieces at \(0, 6\) run past size 9"),
+        ([(2, 3)], (0, 3), 9, r"slab_sum: 1 pieces with starts \(0, 3\)"),
+    ],
+)
+def test_slab_sum_errors_name_the_op_and_the_layout(shapes, starts, size, message):
+    from ember.ops.registry import OPS
+
+    pieces = [ember.zeros(*s) for s in shapes]
+    with pytest.raises(ember.ShapeError, match=message):
+        OPS["slab_sum"](*pieces, dim=1, starts=starts, size=size)

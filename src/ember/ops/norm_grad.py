@@ -28,7 +28,7 @@ from ember.ops import registry
 from ember.ops.registry import OPS, primitive
 
 
-def _packed_shape(g, x, *params, axis, eps, weight, bias):
+def _packed_shape(g, x, *params, **_):
     if tuple(g) != tuple(x):
         raise ShapeError(f"standardize_grads: gradient shape {tuple(g)} != input {tuple(x)}")
     return (math.prod(x) + sum(math.prod(p) for p in params),)
@@ -44,9 +44,18 @@ def standardize_grads(g, x, *params, axis, eps, weight, bias):
     concatenated."""
     w = params[0] if weight else None
     shapes = (params[0].shape if weight else None, params[-1].shape if bias else None)
-    gx, gw, gb = K.backward(g, x, w, axis, eps, shapes)
-    parts = [gx] + ([gw] if weight else []) + ([gb] if bias else [])
-    return np.concatenate([np.ravel(p).astype(x.dtype, copy=False) for p in parts])
+    packed = np.empty(_packed_shape(g.shape, x.shape, *(p.shape for p in params)), x.dtype)
+    head = packed[: x.size].reshape(x.shape)
+    # the input gradient, the large part, is computed in place (float16 is computed in
+    # float32 and rounded into the packed vector below)
+    direct = x.dtype != np.float16 and g.dtype == x.dtype and (w is None or w.dtype == x.dtype)
+    gx, gw, gb = K.backward(g, x, w, axis, eps, shapes, head if direct else None)
+    start = 0
+    for part in [gx] + ([gw] if weight else []) + ([gb] if bias else []):
+        if part is not head:
+            packed[start : start + part.size] = np.ravel(part)
+        start += part.size
+    return packed
 
 
 def applies(g, x, params) -> bool:

@@ -92,9 +92,10 @@ def forward(x, w, b, axis, eps):
     return y.astype(x.dtype, copy=False)
 
 
-def backward(g, x, w, axis, eps, param_shapes):
+def backward(g, x, w, axis, eps, param_shapes, gx_out=None):
     """Gradients (input, weight, bias) of ``forward``, the weight and bias gradients summed to
-    ``param_shapes`` (None where absent)."""
+    ``param_shapes`` (None where absent). ``gx_out``, an array of x's shape and of the dtype
+    the gradient is computed in, receives the input gradient."""
     xf, g = _compute(x), _compute(g)
     red = Reducer(x.shape, axis)
     xc, _, var = red.moments(xf)
@@ -106,13 +107,13 @@ def backward(g, x, w, axis, eps, param_shapes):
         s1, s2 = red.sum(g), red.dot(g, xhat)
         gw = None if w is None else _sum_to(s2, wshape)
         gb = None if bshape is None else _bias_grad(g, s1, bshape, axis)
-        gx = g - s1 / red.n
+        gx = np.subtract(g, s1 / red.n, out=gx_out)
         gx -= np.multiply(xhat, s2 / red.n, out=xhat)
         gx *= rstd if w is None else rstd * w
         return gx, gw, gb
     gw = _param_reducer(x.shape, wshape).dot(g, xhat).reshape(wshape)
     gb = None if bshape is None else _bias_grad(g, None, bshape, axis)
-    gx = g * w
+    gx = np.multiply(g, w, out=gx_out)
     m1, m2 = red.sum(gx) / red.n, red.dot(gx, xhat) / red.n
     gx -= m1
     gx -= np.multiply(xhat, m2, out=xhat)

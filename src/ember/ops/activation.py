@@ -10,6 +10,7 @@ elu'(0) = alpha, hardtanh' = 0 at both bounds. VJPs are written with ops, so the
 from __future__ import annotations
 
 import math
+import mmap
 
 import numpy as np
 
@@ -60,13 +61,29 @@ def _zero(dtype) -> np.ndarray:
 # NumPy 2.4's maximum runs its SIMD loop only when both operands are arrays: against a
 # scalar it is 3-4x slower (252 vs 89 us on 1024x512 float32, 2026-12-07). So a large relu
 # compares with a zero array of its own shape, a view of one flat zero buffer per dtype.
-# The buffer is at least 64 MiB, above any malloc's mmap threshold (glibc's largest is
-# 32 MiB): calloc then maps fresh pages, which all read as the kernel's one zero page, so
-# the buffer costs no resident memory (reading 884 KiB of it added 64 KiB of page tables)
-# and reads as fast as real zeros. Nothing writes it (read-only).
+# The buffer is a private anonymous mapping of at least 64 MiB that nothing writes: its
+# pages, read, all map the kernel's one zero page, so it costs no resident memory and reads
+# as fast as real zeros. It is not np.zeros: NumPy asks for transparent huge pages on large
+# arrays, and khugepaged then collapses read zero pages into real memory (a test process
+# had 5 MiB of a calloc'd buffer resident after reading 8 MiB of it).
 _RELU_ZEROS_FROM = 4096
 _ZERO_BUFFER_BYTES = 64 << 20
 _ZERO_BUFFERS: dict = {}
+
+
+def _zero_pages(n, dtype) -> np.ndarray:
+    """A read-only array of ``n`` zeros over fresh anonymous pages (np.zeros where the
+    platform has no private anonymous mmap)."""
+    private = getattr(mmap, "MAP_PRIVATE", None)
+    if private is None:
+        z = np.zeros(n, dtype)
+    else:
+        pages = mmap.mmap(-1, n * dtype.itemsize, flags=private | mmap.MAP_ANONYMOUS)
+        if hasattr(mmap, "MADV_NOHUGEPAGE"):
+            pages.madvise(mmap.MADV_NOHUGEPAGE)
+        z = np.frombuffer(pages, dtype)
+    z.flags.writeable = False
+    return z
 
 
 def relu_zeros(x) -> np.ndarray:
@@ -77,9 +94,7 @@ def relu_zeros(x) -> np.ndarray:
         return _zero(x.dtype)
     buf = _ZERO_BUFFERS.get(x.dtype)
     if buf is None or buf.size < n:
-        size = max(2 * n, _ZERO_BUFFER_BYTES // x.dtype.itemsize)
-        buf = np.zeros(size, x.dtype)
-        buf.flags.writeable = False
+        buf = _zero_pages(max(2 * n, _ZERO_BUFFER_BYTES // x.dtype.itemsize), x.dtype)
         _ZERO_BUFFERS[x.dtype] = buf
     return buf[:n].reshape(x.shape)
 

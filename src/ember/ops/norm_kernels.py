@@ -14,6 +14,8 @@ import math
 
 import numpy as np
 
+from ember.ops.row_sum import ones
+
 _F16 = np.dtype(np.float16)
 
 
@@ -48,10 +50,10 @@ class Reducer:
         p, q, r = self.layout
         a = np.ascontiguousarray(a)
         if p == 1:
-            s = a.reshape(q, r) @ np.ones(r, a.dtype)
+            s = a.reshape(q, r) @ ones(r, a.dtype)
         else:
-            s = np.ones(p, a.dtype) @ a.reshape(p, q * r)
-            s = s.reshape(q, r) @ np.ones(r, a.dtype) if r > 1 else s
+            s = ones(p, a.dtype) @ a.reshape(p, q * r)
+            s = s.reshape(q, r) @ ones(r, a.dtype) if r > 1 else s
         return s.reshape(self.keep)
 
     def dot(self, a, b):

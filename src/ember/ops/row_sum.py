@@ -24,7 +24,8 @@ _BLAS_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _ONES: dict = {}
 
 
-def _ones(n, dtype):
+def ones(n, dtype):
+    """A cached read-only ``np.ones(n, dtype)``: the vector every BLAS row sum multiplies."""
     key = (n, dtype)
     v = _ONES.get(key)
     if v is None:
@@ -55,7 +56,7 @@ def row_sum(x, axis, keepdims, out=None):
             lead = x.shape[: axis[0]]
             shape = lead + (1,) * len(axis) if keepdims else lead
             if out is None:
-                return np.matmul(x.reshape(q, r), _ones(r, x.dtype)).reshape(shape)
-            np.matmul(x.reshape(q, r), _ones(r, x.dtype), out=out.reshape(q))
+                return np.matmul(x.reshape(q, r), ones(r, x.dtype)).reshape(shape)
+            np.matmul(x.reshape(q, r), ones(r, x.dtype), out=out.reshape(q))
             return out
     return np.add.reduce(x, axis=axis, keepdims=keepdims, out=out)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import ember
+import ember.native
 from ember import optim
 from ember.backends.numpy.codegen import generate
 from ember.ir import Graph, run_graph
@@ -61,8 +62,14 @@ def test_unary_kernels(op):
     _run_both(_chain(op, ["x"]), [_special(6, 7)])
 
 
+@pytest.mark.parametrize("native", [True, False])
 @pytest.mark.parametrize("zero_first", [True, False])
-def test_where_with_zero_operand_is_the_bit_mask_select(zero_first):
+def test_where_with_zero_operand_is_the_bit_mask_select(zero_first, native):
+    with ember.native.use(native):
+        _where_zero_select(zero_first)
+
+
+def _where_zero_select(zero_first):
     g = Graph()
     c = g.add_input(np.float32, (6, 7), "c")
     x = g.add_input(np.float32, (6, 7), "x")
@@ -70,7 +77,7 @@ def test_where_with_zero_operand_is_the_bit_mask_select(zero_first):
     w = g.add_node("where", [m, 0, x] if zero_first else [m, x, 0]).outputs[0]
     g.outputs = [g.add_node("neg", [w]).outputs[0]]
     fn = _run_both(g, [_special(6, 7), _special(6, 7)])
-    assert "_bitwise_and" in fn.source
+    assert "_select_zero" in fn.source
 
 
 def test_where_with_negative_zero_uses_the_forward():

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import ember
+import ember.native
 from ember import nn, optim
 from tests.e2e.models import lenet5, lstm_classifier, mlp, transformer_classifier
 from tests.steps import classifier_step
@@ -57,8 +58,15 @@ def _build(make, cls, kw):
     return model, cls(model.parameters(), **kw)
 
 
+@pytest.mark.parametrize("native", [True, False], ids=["native", "numpy"])
 @pytest.mark.parametrize("name, make, data, cls, kw", CASES, ids=[c[0] for c in CASES])
-def test_compiled_training_matches_eager_bitwise(name, make, data, cls, kw):
+def test_compiled_training_matches_eager_bitwise(name, make, data, cls, kw, native):
+    """With ember's C kernels (layer norm, softmax, selects) and with NumPy's alone."""
+    with ember.native.use(native):
+        _check_training_parity(make, data, cls, kw)
+
+
+def _check_training_parity(make, data, cls, kw):
     m_eager, o_eager = _build(make, cls, kw)
     m_comp, o_comp = _build(make, cls, kw)
     eager = classifier_step(m_eager, o_eager)

@@ -15,6 +15,7 @@ import numpy as np
 
 from ember import dtypes as D
 from ember.errors import DTypeError, EmberValueError
+from ember.native import select as native_select
 from ember.ops import rules, special
 from ember.ops.registry import needs_input_grad, primitive
 
@@ -401,12 +402,19 @@ def select(cond, a, b):
     ):
         return np.where(cond, a, b)
     uint = _UINT_OF_SIZE[dtype.itemsize]
+    # the native kernels take one pass instead of two or three (same bits)
     if isinstance(a, _SCALAR_TYPES) and a == 0 and math.copysign(1, a) > 0:
+        if (r := native_select.select_zero(cond, b, keep=False)) is not None:
+            return r
         keep_b = np.subtract(cond, 1, dtype=uint)  # False -> all ones (unsigned wrap-around)
         return np.bitwise_and(keep_b, _bits(b, dtype, uint)).view(dtype)
-    mask = np.negative(cond, dtype=uint)  # True -> all ones
     if isinstance(b, _SCALAR_TYPES) and b == 0 and math.copysign(1, b) > 0:
-        return np.bitwise_and(mask, _bits(a, dtype, uint)).view(dtype)
+        if (r := native_select.select_zero(cond, a, keep=True)) is not None:
+            return r
+        return np.bitwise_and(np.negative(cond, dtype=uint), _bits(a, dtype, uint)).view(dtype)
+    if (r := native_select.select(cond, a, b)) is not None:
+        return r
+    mask = np.negative(cond, dtype=uint)  # True -> all ones
     bb = _bits(b, dtype, uint)
     out = np.bitwise_and(np.bitwise_xor(_bits(a, dtype, uint), bb), mask)
     out ^= bb  # b ^ ((a ^ b) & mask): a where the mask is set, b elsewhere

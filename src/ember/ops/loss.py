@@ -20,8 +20,9 @@ from __future__ import annotations
 import numpy as np
 
 from ember.errors import EmberValueError, ShapeError
+from ember.native import rows as native_rows
 from ember.ops import rules
-from ember.ops.registry import OPS, needs_input_grad, primitive
+from ember.ops.registry import OPS, grad_enabled, needs_input_grad, primitive
 from ember.ops.row_sum import row_sum
 
 FLOATS = (np.float16, np.float32, np.float64)
@@ -33,12 +34,19 @@ def _work(x):
     return x.astype(np.float32) if x.dtype == _F16 else x
 
 
+def _last_axis(x, axis) -> bool:
+    """Whether ``axis`` is the last dim: the rows the native kernels take."""
+    return x.ndim > 0 and tuple(axis) == (x.ndim - 1,)
+
+
 @primitive("softmax", shape=rules.same_shape, dtype=rules.same_dtype, save="out", dtypes=FLOATS)
 def softmax(x, *, axis):
     """Softmax over ``axis`` (``(dim,)``, or ``()`` for a 0-dim input), shifted by the max."""
     if x.size == 0:
         return x.copy()
     w = _work(x)
+    if _last_axis(w, axis) and (y := native_rows.softmax(np.ascontiguousarray(w))) is not None:
+        return y.astype(x.dtype, copy=False)
     with np.errstate(invalid="ignore"):  # rows of -inf give nan, silently as in PyTorch
         e = np.asarray(w - np.max(w, axis=axis, keepdims=True))  # asarray: 0-dim gives scalars
         np.exp(e, out=e)
@@ -48,8 +56,36 @@ def softmax(x, *, axis):
 
 @softmax.defvjp
 def _(g, out, x, *, axis):
+    if isinstance(g, np.ndarray):  # eager first-order backward
+        return softmax_rows_grad(g, out, axis)
+    if not grad_enabled[0] and g.dtype == out.dtype:  # a traced first-order backward
+        return OPS["softmax_grad"](g, out, axis=axis)
+    gy = g * out  # create_graph: ops, so that it can be differentiated again
+    return gy - out * OPS["sum"](gy, axis=axis, keepdims=True)
+
+
+def softmax_rows_grad(g, out, axis):
+    """``g * out - out * sum(g * out)`` over ``axis``: the softmax VJP on arrays, one pass of
+    the native kernel over last-axis rows. Eager and compiled backward both run it."""
+    if _last_axis(out, axis) and g.dtype == out.dtype:
+        gx = native_rows.softmax_grad(np.ascontiguousarray(g), np.ascontiguousarray(out))
+        if gx is not None:
+            return gx
     gy = g * out
     return gy - out * OPS["sum"](gy, axis=axis, keepdims=True)
+
+
+def _pair_shape(g, out, *, axis):
+    if tuple(g) != tuple(out):
+        raise ShapeError(f"softmax_grad: gradient shape {tuple(g)} != output {tuple(out)}")
+    return tuple(out)
+
+
+@primitive("softmax_grad", shape=_pair_shape, dtype=rules.same_dtype, save="none", dtypes=FLOATS)
+def softmax_grad(g, out, *, axis):
+    """The softmax VJP (``softmax_rows_grad``) as one node of a compiled backward. It has no
+    VJP: ``create_graph`` backward differentiates the op formula instead."""
+    return softmax_rows_grad(g, out, axis)
 
 
 @primitive("log_softmax", shape=rules.same_shape, dtype=rules.same_dtype, save="out", dtypes=FLOATS)
@@ -58,6 +94,8 @@ def log_softmax(x, *, axis):
     if x.size == 0:
         return x.copy()
     w = _work(x)
+    if _last_axis(w, axis) and (y := native_rows.log_softmax(np.ascontiguousarray(w))) is not None:
+        return y.astype(x.dtype, copy=False)
     with np.errstate(invalid="ignore", divide="ignore"):
         s = np.asarray(w - np.max(w, axis=axis, keepdims=True))
         s -= np.log(row_sum(np.exp(s), axis, True))

@@ -5,7 +5,8 @@ over (N, *spatial) around C, layer norm over the trailing dims, group/instance n
 trailing dims of a (N, groups, ...) view. Seen as a contiguous (P, Q, R) array reduced over P
 and R, sums become matrix-vector products with a ones vector (BLAS, about twice as fast as
 ``np.sum``) and sums of products become one ``einsum`` without a temporary. Layouts that do
-not fit fall back to plain NumPy reductions.
+not fit fall back to plain NumPy reductions. Layer norm (trailing dims, per-feature or no
+parameters, float32/float64) runs the C row kernels of ``ember.native`` when they are built.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import math
 
 import numpy as np
 
+from ember.native import rows as native_rows
 from ember.ops.row_sum import ones
 
 _F16 = np.dtype(np.float16)
@@ -80,8 +82,54 @@ def _compute(x):
     return x.astype(np.float32) if x.dtype == _F16 else x
 
 
+def trailing_block(shape, axis, params) -> int | None:
+    """Where the reduced trailing dims start when ``axis`` is a layer norm's (every other
+    reduced dim has size 1) and every parameter shape is None, or varies along exactly
+    those dims; else None. Such norms run as rows of the native kernels."""
+    nd = len(shape)
+    start = nd
+    while start > 0 and start - 1 in axis:
+        start -= 1
+    if start == nd or any(shape[d] != 1 for d in axis if d < start):
+        return None
+    for p in params:
+        if p is not None:
+            full = _aligned(p, nd)
+            if full[start:] != tuple(shape[start:]) or any(d != 1 for d in full[:start]):
+                return None
+    return start
+
+
+def _row_view(a, start):
+    return np.ascontiguousarray(a).reshape(-1, math.prod(a.shape[start:]))
+
+
+def _native_forward(x, w, b, axis, eps):
+    start = trailing_block(x.shape, axis, (_shape(w), _shape(b)))
+    if start is None or not _native_params(x, w, b):
+        return None
+    y = native_rows.layer_norm(_row_view(x, start), _flat(w), _flat(b), eps)
+    return None if y is None else y.reshape(x.shape)
+
+
+def _shape(p):
+    return None if p is None else p.shape
+
+
+def _flat(p):
+    return None if p is None else np.ascontiguousarray(p).reshape(-1)
+
+
+def _native_params(x, *params) -> bool:
+    return x.dtype in native_rows.DTYPES and all(p is None or p.dtype == x.dtype for p in params)
+
+
 def forward(x, w, b, axis, eps):
     """(x - mean) / sqrt(var + eps) [* w] [+ b] (float16 computed in float32)."""
+    y = _native_forward(x, w, b, axis, eps)
+    if y is not None:
+        last_moments[0] = None
+        return y
     xf = _compute(x)
     red = Reducer(x.shape, axis)
     xc, mean, var = red.moments(xf)
@@ -98,6 +146,9 @@ def backward(g, x, w, axis, eps, param_shapes, gx_out=None):
     """Gradients (input, weight, bias) of ``forward``, the weight and bias gradients summed to
     ``param_shapes`` (None where absent). ``gx_out``, an array of x's shape and of the dtype
     the gradient is computed in, receives the input gradient."""
+    grads = _native_backward(g, x, w, axis, eps, param_shapes, gx_out)
+    if grads is not None:
+        return grads
     xf, g = _compute(x), _compute(g)
     red = Reducer(x.shape, axis)
     xc, _, var = red.moments(xf)
@@ -121,6 +172,32 @@ def backward(g, x, w, axis, eps, param_shapes, gx_out=None):
     gx -= np.multiply(xhat, m2, out=xhat)
     gx *= rstd
     return gx, gw, gb
+
+
+def _native_backward(g, x, w, axis, eps, param_shapes, gx_out):
+    wshape, bshape = param_shapes
+    start = trailing_block(x.shape, axis, param_shapes)
+    if start is None or not _native_params(x, g, w):
+        return None
+    r = math.prod(x.shape[start:])
+    out = None
+    if gx_out is not None and gx_out.flags.c_contiguous and gx_out.dtype == x.dtype:
+        out = gx_out.reshape(-1, r)
+    w_rows = ones(r, x.dtype) if w is None else _flat(w)
+    x2, g2 = _row_view(x, start), _row_view(g, start)
+    want = (wshape is not None, bshape is not None)
+    res = native_rows.layer_norm_grad(g2, x2, w_rows, eps, *want, out)
+    if res is None:
+        return None
+    gx, gw, gb = res
+    if gx_out is not None and out is None:
+        gx_out[...] = gx.reshape(x.shape)
+        gx = gx_out
+    return (
+        gx.reshape(x.shape),
+        None if gw is None else gw.reshape(wshape),
+        None if gb is None else gb.reshape(bshape),
+    )
 
 
 def _bias_grad(g, s1, shape, axis):

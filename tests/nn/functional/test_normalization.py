@@ -8,9 +8,17 @@ import torch
 import torch.nn.functional as TF
 
 import ember
+import ember.native
 import ember.nn.functional as F
 from ember.errors import EmberValueError
 from ember.testing.optest import OpCase, params, run_case
+
+
+@pytest.fixture(autouse=True, params=[True, False], ids=["native", "numpy"])
+def native(request):
+    """Every case runs with ember's C row kernels and with its NumPy kernels alone."""
+    with ember.native.use(request.param):
+        yield request.param
 
 
 def _affine_shapes(shapes_c):

@@ -6,8 +6,17 @@ import torch
 import torch.nn.functional as TF
 
 import ember
+import ember.native
 import ember.nn.functional as F
 from ember.testing.optest import OpCase, params, run_case
+
+
+@pytest.fixture(autouse=True, params=[True, False], ids=["native", "numpy"])
+def native(request):
+    """Every case runs with ember's C row kernels and with its NumPy kernels alone."""
+    with ember.native.use(request.param):
+        yield request.param
+
 
 # (shape, dim): 0-dim, size-0 dims (reduced and not), negative dims, every dim of a 3-d input
 SHAPE_DIMS = [

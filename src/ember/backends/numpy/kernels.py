@@ -24,6 +24,7 @@ import math
 import numpy as np
 
 from ember.ir.graph import Value
+from ember.native import select as native_select
 from ember.ops import registry
 from ember.ops.activation import relu_zeros
 from ember.ops.row_sum import row_sum
@@ -200,12 +201,21 @@ def _where(node, target, args, out):
     k = _where_masked(node)
     if k is None or not out:
         return None
-    u = f"_u{node.outputs[0].dtype.itemsize}"
     other = args[2] if k == 1 else args[1]
-    # cond - 1 is all ones where cond is False; -cond is all ones where it is True
-    mask = f"_subtract({args[0]}, 1, dtype={u}" if k == 1 else f"_negative({args[0]}, dtype={u}"
-    return [
-        f"{mask}, out={out}.view({u}))",
-        f"_bitwise_and({out}.view({u}), {other}.view({u}), out={out}.view({u}))",
-        f"{target} = {out}",
-    ]
+    return [f"{target} = _select_zero({args[0]}, {other}, {k == 2}, {out})"]
+
+
+def select_zero_into(cond, v, keep, out):
+    """``v`` where ``cond == keep``, else +0.0, written into ``out``: the native select, or
+    NumPy's on the bits viewed as unsigned integers (same result)."""
+    if native_select.select_zero(cond, v, keep, out) is None:
+        u = _UINT[out.itemsize]
+        if keep:  # -cond is all ones where cond is True
+            np.negative(cond, dtype=u, out=out.view(u))
+        else:  # cond - 1 is all ones where cond is False
+            np.subtract(cond, 1, dtype=u, out=out.view(u))
+        np.bitwise_and(out.view(u), v.view(u), out=out.view(u))
+    return out
+
+
+NAMESPACE["_select_zero"] = select_zero_into

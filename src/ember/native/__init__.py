@@ -1,0 +1,100 @@
+"""ember's native kernels: C compiled on first use, where NumPy needs one pass per operation.
+
+A layer norm or a softmax over the rows of an array is several NumPy passes over memory;
+the C kernels of this package (``rows.c``) read and write each array once. They are built by
+the machine's C compiler the first time a kernel is asked for (``ember.native.build``) and
+cached; eager and compiled code call the same kernels, so both forms keep giving the same
+bits. Without a compiler, or with ``EMBER_NATIVE=0`` in the environment, ``kernel`` returns
+None and every caller runs its NumPy kernel (``use(False)`` does the same for a block).
+
+>>> import numpy as np, ember.native
+>>> ember.native.kernel("softmax", np.float32) is None or ember.native.status() == "loaded"
+True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+
+import numpy as np
+
+from ember.native import build
+
+_P = ctypes.c_void_p
+_L = ctypes.c_long
+_D = ctypes.c_double
+_FLOATS = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}
+_WIDTHS = {2: "u16", 4: "u32", 8: "u64"}  # element sizes of the bit-pattern kernels
+# entry point -> (argument types, {key: C name suffix}); all return void. A kernel is asked
+# for by its name and key: a float dtype for the row kernels, an element size for selects.
+SIGNATURES = {
+    "layer_norm": ((_P, _P, _P, _P, _L, _L, _D), _FLOATS),
+    "layer_norm_grad": ((_P, _P, _P, _P, _P, _P, _L, _L, _D), _FLOATS),
+    "softmax": ((_P, _P, _L, _L), _FLOATS),
+    "log_softmax": ((_P, _P, _L, _L), _FLOATS),
+    "softmax_grad": ((_P, _P, _P, _L, _L), _FLOATS),
+    "select": ((_P, _P, _P, _P, _L), _WIDTHS),
+    "select_zero": ((_P, _P, _P, _L, _L), _WIDTHS),
+}
+
+_on = [os.environ.get("EMBER_NATIVE", "1").lower() not in ("0", "false", "off", "no")]
+_state: dict = {}  # "kernels": {(name, dtype): function}, "why": why there are none
+
+
+def kernel(name: str, key):
+    """The C function ``name`` for ``key`` (a dtype, or an element size), or None (native
+    kernels off, not built here, or no version for this key)."""
+    if not _on[0]:
+        return None
+    kernels = _state.get("kernels")
+    if kernels is None:
+        kernels = _load()
+    return kernels.get((name, key))
+
+
+def status() -> str:
+    """'loaded', 'disabled', or why the library could not be built."""
+    if not _on[0]:
+        return "disabled"
+    if "kernels" not in _state:
+        _load()
+    return "loaded" if _state["kernels"] else _state["why"]
+
+
+@contextlib.contextmanager
+def use(flag: bool):
+    """Turn the native kernels on or off inside a ``with`` block (tests, comparisons)."""
+    old, _on[0] = _on[0], bool(flag)
+    try:
+        yield
+    finally:
+        _on[0] = old
+
+
+def _load() -> dict:
+    handle, why = build.load()
+    kernels = {}
+    if handle is not None:
+        for name, (argtypes, suffixes) in SIGNATURES.items():
+            for key, suffix in suffixes.items():
+                fn = getattr(handle, f"ember_{name}_{suffix}")
+                fn.argtypes, fn.restype = argtypes, None
+                kernels[name, key] = fn
+        exp = handle.ember_exp_nonpositive_f32
+        exp.argtypes, exp.restype = (_P, _P, _L), None
+        _state["exp"] = exp
+    _state["kernels"], _state["why"] = kernels, why
+    return kernels
+
+
+def exp_nonpositive(x: np.ndarray) -> np.ndarray:
+    """The float32 ``exp`` the native softmax uses, for ``x <= 0`` (to test its accuracy)."""
+    fn = kernel("softmax", np.dtype(np.float32)) and _state["exp"]
+    if fn is None:
+        raise RuntimeError(f"ember.native: kernels not available ({status()})")
+    x = np.ascontiguousarray(x, np.float32)
+    y = np.empty_like(x)
+    fn(x.ctypes.data, y.ctypes.data, x.size)
+    return y

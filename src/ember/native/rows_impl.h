@@ -1,0 +1,153 @@
+/* The row kernels for one element type: included by rows.c once per type with T (the C
+ * type), S (its name suffix), SQRT and EXP_NONPOSITIVE defined. */
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define FN(name) CAT(name, S)
+
+static inline T FN(sum_)(const T *restrict x, long n) {
+    T acc[LANES] = {0};
+    long j = 0;
+    for (; j + LANES <= n; j += LANES)
+        for (int k = 0; k < LANES; k++) acc[k] += x[j + k];
+    T s = 0;
+    for (int k = 0; k < LANES; k++) s += acc[k];
+    for (; j < n; j++) s += x[j];
+    return s;
+}
+
+static inline T FN(dot_)(const T *restrict x, const T *restrict y, long n) {
+    T acc[LANES] = {0};
+    long j = 0;
+    for (; j + LANES <= n; j += LANES)
+        for (int k = 0; k < LANES; k++) acc[k] += x[j + k] * y[j + k];
+    T s = 0;
+    for (int k = 0; k < LANES; k++) s += acc[k];
+    for (; j < n; j++) s += x[j] * y[j];
+    return s;
+}
+
+static inline T FN(dot3_)(const T *restrict x, const T *restrict y, const T *restrict z, long n) {
+    T acc[LANES] = {0};
+    long j = 0;
+    for (; j + LANES <= n; j += LANES)
+        for (int k = 0; k < LANES; k++) acc[k] += x[j + k] * y[j + k] * z[j + k];
+    T s = 0;
+    for (int k = 0; k < LANES; k++) s += acc[k];
+    for (; j < n; j++) s += x[j] * y[j] * z[j];
+    return s;
+}
+
+static inline T FN(sqdev_)(const T *restrict x, long n, T m) {
+    T acc[LANES] = {0};
+    long j = 0;
+    for (; j + LANES <= n; j += LANES)
+        for (int k = 0; k < LANES; k++) {
+            T d = x[j + k] - m;
+            acc[k] += d * d;
+        }
+    T s = 0;
+    for (int k = 0; k < LANES; k++) s += acc[k];
+    for (; j < n; j++) s += (x[j] - m) * (x[j] - m);
+    return s;
+}
+
+static inline T FN(max_)(const T *restrict x, long n) {
+    T acc[LANES];
+    for (int k = 0; k < LANES; k++) acc[k] = -INFINITY;
+    long j = 0;
+    for (; j + LANES <= n; j += LANES)
+        for (int k = 0; k < LANES; k++) acc[k] = x[j + k] > acc[k] ? x[j + k] : acc[k];
+    T m = -INFINITY;
+    for (int k = 0; k < LANES; k++) m = acc[k] > m ? acc[k] : m;
+    for (; j < n; j++) m = x[j] > m ? x[j] : m;
+    return m; /* NaNs are skipped here; they spread through the sums that follow */
+}
+
+/* mean and 1 / sqrt(biased variance + eps) of one row, in two passes */
+static inline void FN(moments_)(const T *restrict x, long n, T eps, T *mean, T *rstd) {
+    T m = FN(sum_)(x, n) / (T)n;
+    *mean = m;
+    *rstd = (T)1 / SQRT(FN(sqdev_)(x, n, m) / (T)n + eps);
+}
+
+/* y = (x - mean) * rstd [* w] [+ b] per row; w and b (length n) may be NULL */
+void FN(ember_layer_norm_)(const T *restrict x, const T *restrict w, const T *restrict b,
+                           T *restrict y, long rows, long n, double eps) {
+    for (long r = 0; r < rows; r++) {
+        const T *restrict xr = x + r * n;
+        T *restrict yr = y + r * n;
+        T m, s;
+        FN(moments_)(xr, n, (T)eps, &m, &s);
+        if (w && b)
+            for (long j = 0; j < n; j++) yr[j] = (xr[j] - m) * s * w[j] + b[j];
+        else if (w)
+            for (long j = 0; j < n; j++) yr[j] = (xr[j] - m) * s * w[j];
+        else if (b)
+            for (long j = 0; j < n; j++) yr[j] = (xr[j] - m) * s + b[j];
+        else
+            for (long j = 0; j < n; j++) yr[j] = (xr[j] - m) * s;
+    }
+}
+
+/* The input gradient gx of the layer norm above (w: length n, ones when there is no
+ * weight) for output gradient g, and the weight and bias gradients added into gw and gb
+ * (float64, length n) when they are not NULL. gx must not overlap g or x. */
+void FN(ember_layer_norm_grad_)(const T *restrict g, const T *restrict x, const T *restrict w,
+                                T *restrict gx, double *restrict gw, double *restrict gb,
+                                long rows, long n, double eps) {
+    for (long r = 0; r < rows; r++) {
+        const T *restrict gr = g + r * n, *restrict xr = x + r * n;
+        T *restrict xh = gx + r * n; /* x-hat first, then overwritten by the gradient */
+        T m, s;
+        FN(moments_)(xr, n, (T)eps, &m, &s);
+        for (long j = 0; j < n; j++) xh[j] = (xr[j] - m) * s;
+        if (gw)
+            for (long j = 0; j < n; j++) gw[j] += (double)gr[j] * (double)xh[j];
+        if (gb)
+            for (long j = 0; j < n; j++) gb[j] += (double)gr[j];
+        /* two separate sums: one loop with both accumulators ran 3x slower (gcc 12) */
+        T s1 = FN(dot_)(gr, w, n), s2 = FN(dot3_)(gr, w, xh, n);
+        T m1 = s1 / (T)n, m2 = s2 / (T)n;
+        for (long j = 0; j < n; j++) xh[j] = (gr[j] * w[j] - m1 - xh[j] * m2) * s;
+    }
+}
+
+/* y = exp(x - max) / sum(exp(x - max)) per row; y may be x */
+void FN(ember_softmax_)(const T *x, T *y, long rows, long n) {
+    for (long r = 0; r < rows; r++) {
+        const T *xr = x + r * n;
+        T *yr = y + r * n;
+        T m = FN(max_)(xr, n);
+        for (long j = 0; j < n; j++) yr[j] = EXP_NONPOSITIVE(xr[j] - m);
+        T t = FN(sum_)(yr, n);
+        for (long j = 0; j < n; j++) yr[j] = yr[j] / t;
+    }
+}
+
+/* y = (x - max) - log(sum(exp(x - max))) per row; y must not overlap x */
+void FN(ember_log_softmax_)(const T *x, T *y, long rows, long n) {
+    for (long r = 0; r < rows; r++) {
+        const T *xr = x + r * n;
+        T *yr = y + r * n;
+        T m = FN(max_)(xr, n);
+        for (long j = 0; j < n; j++) yr[j] = EXP_NONPOSITIVE(xr[j] - m);
+        T ls = LOG(FN(sum_)(yr, n));
+        for (long j = 0; j < n; j++) yr[j] = (xr[j] - m) - ls;
+    }
+}
+
+/* The softmax gradient g * y - y * sum(g * y) per row, for output y */
+void FN(ember_softmax_grad_)(const T *restrict g, const T *restrict y, T *restrict gx, long rows,
+                             long n) {
+    for (long r = 0; r < rows; r++) {
+        const T *restrict gr = g + r * n, *restrict yr = y + r * n;
+        T *restrict gxr = gx + r * n;
+        T t = FN(dot_)(gr, yr, n);
+        for (long j = 0; j < n; j++) gxr[j] = gr[j] * yr[j] - yr[j] * t;
+    }
+}
+
+#undef FN
+#undef CAT
+#undef CAT_

@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-SOURCES = ("rows.c", "select.c")  # compiled
+SOURCES = ("rows.c", "select.c", "pool.c")  # compiled
 HEADERS = ("rows_impl.h",)  # included by them: part of the cache key too
 FLAGS = ("-O3", "-march=native", "-fPIC", "-shared", "-fno-math-errno", "-fno-trapping-math")
 

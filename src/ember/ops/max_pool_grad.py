@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ember.errors import ShapeError
+from ember.native import pool as native_pool
 from ember.ops import parallel, rules
 from ember.ops.registry import OPS, primitive
 
@@ -48,6 +49,9 @@ def max_pool2d_grad(g, x, out, *, kernel):
     if np.isnan(out).any():
         idx = OPS["max_pool2d_indices"].forward(x, out, **attrs)
         return OPS["max_pool_scatter"].forward(g, idx, size=x.shape[2:], overlap=False)
+    gx = native_pool.max_pool_2x2_grad(g, x, out, kernel)  # one C pass, if built
+    if gx is not None:
+        return gx
     gx = np.zeros(x.shape, g.dtype)
     # g * hit is the fast masked write, but inf * 0 and nan * 0 are NaN: a non-finite
     # gradient is copied under the mask instead (zero stays zero off the maxima)

@@ -7,9 +7,18 @@ import torch
 import torch.nn.functional as TF
 
 import ember
+import ember.native
 import ember.nn.functional as F
 from ember.errors import EmberValueError
 from ember.testing.optest import OpCase, params, run_case
+
+
+@pytest.fixture(autouse=True, params=[True, False], ids=["native", "numpy"])
+def native(request):
+    """Every case runs with ember's C pooling kernels and with its NumPy kernels alone."""
+    with ember.native.use(request.param):
+        yield request.param
+
 
 F32_64 = ("float32", "float64")
 ALL = ("float16", "float32", "float64")

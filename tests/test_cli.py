@@ -234,3 +234,13 @@ def test_demo_without_matplotlib_or_tqdm_still_runs(tmp_path, monkeypatch, one_b
         s.startswith("note: no history plot") and "pip install matplotlib" in s for s in said
     )
     assert result["reloaded_accuracy"] == result["test_accuracy"]
+
+
+def test_info_says_whether_the_c_kernels_run(capsys):
+    import ember.native
+
+    main(["info"])
+    out = capsys.readouterr().out
+    assert f"C kernels     {ember.native.status()}" in out
+    with ember.native.use(False):
+        assert collect_info()["native_kernels"] == "disabled"

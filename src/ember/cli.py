@@ -79,9 +79,11 @@ def collect_info() -> dict:
     import numpy as np
 
     import ember
+    import ember.native
 
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    env = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OMP_NUM_THREADS") if k in os.environ}
+    names = ("OPENBLAS_CORETYPE", "OMP_NUM_THREADS", "EMBER_NATIVE", "CC")
+    env = {k: os.environ[k] for k in names if k in os.environ}
     return {
         "ember": {"version": ember.__version__, "path": os.path.dirname(ember.__file__)},
         "python": {
@@ -91,6 +93,7 @@ def collect_info() -> dict:
         },
         "numpy": np.__version__,
         "blas": _blas_info(),
+        "native_kernels": ember.native.status(),
         "environment": env,
         "cpus": {"count": os.cpu_count(), "usable": usable, "machine": platform.machine()},
         "fashion_mnist": _fashion_mnist(),
@@ -114,6 +117,7 @@ def format_info(info: dict) -> str:
         ("Python", f"{info['python']['version']} ({info['python']['executable']})"),
         ("NumPy", info["numpy"]),
         ("BLAS", blas_line),
+        ("C kernels", info["native_kernels"]),
         ("CPUs", f"{cpus['count']} ({cpus['usable']} usable, {cpus['machine']})"),
         ("Fashion-MNIST", fm_line),
     ]

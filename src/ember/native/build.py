@@ -90,5 +90,5 @@ def load() -> tuple[ctypes.CDLL | None, str]:
         if not path.exists():
             build(cc, path)
         return ctypes.CDLL(str(path)), ""
-    except OSError as exc:
+    except (OSError, subprocess.SubprocessError) as exc:  # unwritable cache, timeout, bad .so
         return None, str(exc)

@@ -85,19 +85,17 @@ def layer_norm_grad(g, x, w, eps, want_w, want_b, gx=None):
 
 def softmax(x):
     """Softmax over the last axis (max-shifted), or None."""
-    fn = kernel("softmax", x.dtype)
-    if fn is None or not _rows(x):
-        return None
-    n = x.shape[-1]
-    y = np.empty_like(x)
-    px, py, item = x.ctypes.data, y.ctypes.data, x.itemsize * n
-    parallel.run(lambda a, c: fn(px + a * item, py + a * item, c - a, n), x.size // n, 4 * x.size)
-    return y
+    return _map_rows("softmax", x)
 
 
 def log_softmax(x):
     """``x - max - log(sum(exp(x - max)))`` over the last axis, or None."""
-    fn = kernel("log_softmax", x.dtype)
+    return _map_rows("log_softmax", x)
+
+
+def _map_rows(name, x):
+    """``y`` = kernel ``name`` applied to each last-axis row of ``x``, or None."""
+    fn = kernel(name, x.dtype)
     if fn is None or not _rows(x):
         return None
     n = x.shape[-1]

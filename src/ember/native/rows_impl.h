@@ -113,13 +113,18 @@ void FN(ember_layer_norm_grad_)(const T *restrict g, const T *restrict x, const 
     }
 }
 
+/* y = exp(x - max) over one row (y may be x); returns the max */
+static inline T FN(exp_shifted_)(const T *x, T *y, long n) {
+    T m = FN(max_)(x, n);
+    for (long j = 0; j < n; j++) y[j] = EXP_NONPOSITIVE(x[j] - m);
+    return m;
+}
+
 /* y = exp(x - max) / sum(exp(x - max)) per row; y may be x */
 void FN(ember_softmax_)(const T *x, T *y, long rows, long n) {
     for (long r = 0; r < rows; r++) {
-        const T *xr = x + r * n;
         T *yr = y + r * n;
-        T m = FN(max_)(xr, n);
-        for (long j = 0; j < n; j++) yr[j] = EXP_NONPOSITIVE(xr[j] - m);
+        FN(exp_shifted_)(x + r * n, yr, n);
         T t = FN(sum_)(yr, n);
         for (long j = 0; j < n; j++) yr[j] = yr[j] / t;
     }
@@ -130,8 +135,7 @@ void FN(ember_log_softmax_)(const T *x, T *y, long rows, long n) {
     for (long r = 0; r < rows; r++) {
         const T *xr = x + r * n;
         T *yr = y + r * n;
-        T m = FN(max_)(xr, n);
-        for (long j = 0; j < n; j++) yr[j] = EXP_NONPOSITIVE(xr[j] - m);
+        T m = FN(exp_shifted_)(xr, yr, n);
         T ls = LOG(FN(sum_)(yr, n));
         for (long j = 0; j < n; j++) yr[j] = (xr[j] - m) - ls;
     }

@@ -60,7 +60,12 @@ def _(g, out, x, *, axis):
         return softmax_rows_grad(g, out, axis)
     if not grad_enabled[0] and g.dtype == out.dtype:  # a traced first-order backward
         return OPS["softmax_grad"](g, out, axis=axis)
-    gy = g * out  # create_graph: ops, so that it can be differentiated again
+    return _softmax_grad_formula(g, out, axis)  # create_graph: ops, differentiable again
+
+
+def _softmax_grad_formula(g, out, axis):
+    """The softmax VJP with ops: on Tensors (differentiable) or on arrays."""
+    gy = g * out
     return gy - out * OPS["sum"](gy, axis=axis, keepdims=True)
 
 
@@ -71,8 +76,7 @@ def softmax_rows_grad(g, out, axis):
         gx = native_rows.softmax_grad(np.ascontiguousarray(g), np.ascontiguousarray(out))
         if gx is not None:
             return gx
-    gy = g * out
-    return gy - out * OPS["sum"](gy, axis=axis, keepdims=True)
+    return _softmax_grad_formula(g, out, axis)
 
 
 def _pair_shape(g, out, *, axis):

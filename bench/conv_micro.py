@@ -31,7 +31,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 
 import ember  # noqa: E402
 import ember.nn.functional as F  # noqa: E402
-from ember.ops import parallel  # noqa: E402
+from ember.native import parallel  # noqa: E402
 
 SHAPES = [
     (6, 1, 5, 5),

@@ -5,8 +5,9 @@
 
 Measures per-op dispatch overhead on tiny tensors (forward; forward+backward of a 16-op chain),
 training steps of an MLP 784-256-128-10 (batch 128; SGD with momentum and Adam) and of LeNet-5
-(batch 64, 1x28x28), and the peak memory of the MLP step. PyTorch uses its fastest optimizer
-implementation available on CPU (fused, else foreach). Prints a Markdown table of ratios.
+(batch 64, 1x28x28), and the peak memory of the MLP step. ember steps with ``ember.optim``;
+PyTorch uses its fastest optimizer implementation available on CPU (fused, else foreach).
+Prints a Markdown table of ratios.
 """
 
 from __future__ import annotations
@@ -75,49 +76,13 @@ def lenet_forward(lib_f, x, p):
     return lib_f.linear(h, p[8], p[9])
 
 
-# ---- ember optimizers for the benchmark (in-place NumPy updates, as ember.optim does) -------
+# ---- optimizers: ember.optim, and PyTorch's fastest CPU implementation ----------------------
 
 
-class EmberSGD:
-    def __init__(self, params, lr=0.01, momentum=0.9):
-        self.params, self.lr, self.m = params, lr, momentum
-        self.bufs = [None] * len(params)
-
-    def step(self):
-        for i, p in enumerate(self.params):
-            g = p.grad._data
-            buf = self.bufs[i]
-            if buf is None:
-                buf = self.bufs[i] = g.copy()
-            else:
-                buf *= self.m
-                buf += g
-            p._data -= self.lr * buf
-            p.grad = None
-
-
-class EmberAdam:
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
-        self.params, self.lr, self.b1, self.b2, self.eps = params, lr, *betas, eps
-        self.m = [np.zeros_like(p._data) for p in params]
-        self.v = [np.zeros_like(p._data) for p in params]
-        self.t = 0
-
-    def step(self):
-        self.t += 1
-        c1 = 1 - self.b1**self.t
-        c2 = 1 - self.b2**self.t
-        step = self.lr / c1
-        for p, m, v in zip(self.params, self.m, self.v):
-            g = p.grad._data
-            m *= self.b1
-            m += (1 - self.b1) * g
-            v *= self.b2
-            v += (1 - self.b2) * g * g
-            denom = np.sqrt(v / c2)
-            denom += self.eps
-            p._data -= step * (m / denom)
-            p.grad = None
+def ember_opt(kind, params):
+    if kind == "sgd":
+        return ember.optim.SGD(params, lr=0.01, momentum=0.9)
+    return ember.optim.Adam(params, lr=1e-3)
 
 
 def torch_opt(kind, params):
@@ -138,8 +103,7 @@ def make_step(lib, forward, params, opt, x, y):
         loss = f.cross_entropy(forward(f, x, params), y)
         loss.backward()
         opt.step()
-        if lib is torch:
-            opt.zero_grad(set_to_none=True)
+        opt.zero_grad(set_to_none=True)
 
     return step
 
@@ -159,7 +123,7 @@ def training_rows():
     for name, make_params, forward, kind, x, y, target in cases:
         pe = make_params(ember, np.random.default_rng(1))
         pt = make_params(torch, np.random.default_rng(1))
-        oe = EmberSGD(pe) if kind == "sgd" else EmberAdam(pe)
+        oe = ember_opt(kind, pe)
         ot = torch_opt(kind, pt)
         t = timeit_interleaved(
             {
@@ -246,7 +210,7 @@ def _memory_child(lib_name: str) -> None:
     x = lib.tensor(rng.standard_normal((128, 784)).astype(np.float32))
     y = lib.tensor(rng.integers(0, 10, 128))
     p = mlp_params(lib, np.random.default_rng(1))
-    opt = EmberSGD(p) if lib is ember else torch_opt("sgd", p)
+    opt = ember_opt("sgd", p) if lib is ember else torch_opt("sgd", p)
     step = make_step(lib, mlp_forward, p, opt, x, y)
     base = _status_kb("VmRSS")
     with open("/proc/self/clear_refs", "w") as f:

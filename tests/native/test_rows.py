@@ -6,8 +6,7 @@ import torch
 
 import ember
 import ember.native
-from ember.native import build, rows
-from ember.ops import parallel
+from ember.native import build, parallel, rows
 
 # without a C compiler ember runs its NumPy kernels (tested everywhere else); with one, the
 # native library must build: test_build.py fails when it does not

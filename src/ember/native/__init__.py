@@ -1,8 +1,8 @@
 """ember's native kernels: C compiled on first use, where NumPy needs one pass per operation.
 
-A layer norm, a softmax, a select or a max pooling is several NumPy passes over memory; the
-C kernels of this package (``rows.c``, ``select.c``, ``pool.c``) read and write each array
-once. They are built by
+A layer norm, a softmax, a select, a max pooling or an optimizer update is several NumPy
+passes over memory; the C kernels of this package (``rows.c``, ``select.c``, ``pool.c``,
+``optim.c``) read and write each array once. They are built by
 the machine's C compiler the first time a kernel is asked for (``ember.native.build``) and
 cached; eager and compiled code call the same kernels, so both forms keep giving the same
 bits. Without a compiler, or with ``EMBER_NATIVE=0`` in the environment, ``kernel`` returns
@@ -40,6 +40,8 @@ SIGNATURES = {
     "max_pool_2x2_grad": ((_P, _P, _P, _P, *(_L,) * 5), _FLOATS),
     "select": ((_P, _P, _P, _P, _L), _WIDTHS),
     "select_zero": ((_P, _P, _P, _L, _L), _WIDTHS),
+    "sgd_step": ((_P, _P, _P, _L, _D, _D, _D, _L), _FLOATS),
+    "adam_step": ((_P, _P, _P, _P, _P, _L, *(_D,) * 6), _FLOATS),
 }
 
 _on = [os.environ.get("EMBER_NATIVE", "1").lower() not in ("0", "false", "off", "no")]

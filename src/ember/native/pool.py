@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ember.native import kernel
-from ember.ops import parallel
+from ember.native import kernel, parallel
 
 
 def _planes(x):

@@ -3,7 +3,7 @@ last axis of contiguous float32/float64 arrays.
 
 Each wrapper returns None when its kernel does not apply (native kernels off or not built,
 another dtype, a layout that is not contiguous rows): the caller then runs its NumPy code.
-Large jobs split their rows over the threads of ``ember.ops.parallel`` (ctypes releases the
+Large jobs split their rows over the threads of ``ember.native.parallel`` (ctypes releases the
 GIL); rows are independent, so the split never changes a result, and the per-row parameter
 gradient sums are added up in a fixed order.
 
@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ember.native import kernel
-from ember.ops import parallel
+from ember.native import kernel, parallel
 
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 

@@ -12,7 +12,7 @@ leads, which OpenBLAS runs faster. col2im adds the columns back one kernel offse
 with a horizontal stride of 1 it works in a "wide" layout (rows as long as the padded input),
 so that each offset is one long contiguous run. On narrow images the input gradient skips
 col2im altogether (``_input_grad_rows``: one GEMM per kernel row against a banded matrix).
-Copies and col2im split the batch over threads (``ember.ops.parallel``). float16 is computed
+Copies and col2im split the batch over threads (``ember.native.parallel``). float16 is computed
 in float32 (NumPy has no float16 GEMM) and rounded back.
 
 Padding is ``(top, bottom, left, right)``; a negative bottom/right (used by the VJPs) means the
@@ -25,7 +25,8 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ember.errors import DTypeError, ShapeError
-from ember.ops import conv_wide, parallel, rules
+from ember.native import parallel
+from ember.ops import conv_wide, rules
 from ember.ops.registry import OPS, needs_input_grad, primitive
 
 FLOATS = (np.float16, np.float32, np.float64)

@@ -11,7 +11,7 @@ The forward either lays the columns of many samples side by side, (C * kh * kw, 
 OH * W), and multiplies them with one GEMM per chunk (few output channels: one GEMM instead
 of many tiny ones), or multiplies each sample's columns in cache-sized chunks (many output
 channels: the side-by-side result would need a transposing pass as large as the output).
-Chunks of samples run on the threads of ``ember.ops.parallel`` for large batches. The
+Chunks of samples run on the threads of ``ember.native.parallel`` for large batches. The
 weight gradient either sums per-sample products over cache-sized chunks (few columns per
 sample: short GEMMs would waste the BLAS threads) or makes one long GEMM over the whole
 batch.
@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ember.ops import parallel
+from ember.native import parallel
 
 # Elements of the side-by-side forward's column buffer (C*kh*kw x samples*OH*W): up to
 # 8 MiB in float32 (its result buffer is no larger, since O <= C*kh*kw there). One GEMM

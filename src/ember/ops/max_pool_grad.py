@@ -14,8 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from ember.errors import ShapeError
+from ember.native import parallel
 from ember.native import pool as native_pool
-from ember.ops import parallel, rules
+from ember.ops import rules
 from ember.ops.registry import OPS, primitive
 
 FLOATS = (np.float16, np.float32, np.float64)

@@ -17,8 +17,9 @@ import functools
 import numpy as np
 
 from ember.errors import ShapeError
+from ember.native import parallel
 from ember.native import pool as native_pool
-from ember.ops import parallel, rules
+from ember.ops import rules
 from ember.ops.max_pool_grad import tiles
 from ember.ops.registry import OPS, primitive
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ember.native import optim as native_optim
 from ember.optim import _math as M
 from ember.optim.optimizer import Optimizer
 
@@ -86,6 +87,11 @@ class Adam(Optimizer):
         size are new pages for the kernel to fault in on every step."""
         (b1, b2), eps = group["betas"], group["eps"]
         m, v = state["exp_avg"], state["exp_avg_sq"]
+        vmax = state["max_exp_avg_sq"] if group["amsgrad"] else None
+        if native_optim.adam_step(
+            param, grad, m, v, vmax, b1=b1, b2=b2, eps=eps, step_size=step_size, bc2_sqrt=bc2_sqrt
+        ):
+            return  # the same operations in one C pass
         tmp = self._scratch(param)
         np.subtract(grad, m, out=tmp)
         tmp *= 1 - b1
@@ -94,9 +100,9 @@ class Adam(Optimizer):
         np.multiply(grad, grad, out=tmp)
         tmp *= 1 - b2
         v += tmp
-        if group["amsgrad"]:
-            M.maximum_into(state["max_exp_avg_sq"], v)
-            v = state["max_exp_avg_sq"]
+        if vmax is not None:
+            M.maximum_into(vmax, v)
+            v = vmax
         np.sqrt(v, out=tmp)
         tmp /= bc2_sqrt
         tmp += eps

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+from ember.native import optim as native_optim
 from ember.optim import _math as M
 from ember.optim.optimizer import Optimizer
 
@@ -46,6 +49,8 @@ class SGD(Optimizer):
         wd, momentum = group["weight_decay"], group["momentum"]
         if wd != 0:
             grad = grad + wd * param
+        if isinstance(param, np.ndarray) and self._native(group, param, grad, state):
+            return
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
@@ -55,3 +60,24 @@ class SGD(Optimizer):
                 buf += (1 - group["dampening"]) * grad if group["dampening"] else grad
             grad = grad + momentum * buf if group["nesterov"] else buf
         param -= group["lr"] * grad
+
+    def _native(self, group, param, grad, state) -> bool:
+        """The update of `_update` in one C pass (same bits), when the kernel applies."""
+        momentum = group["momentum"]
+        buf = state.get("momentum_buffer")
+        first = momentum != 0 and buf is None
+        if first:
+            buf = np.empty(param.shape, param.dtype)
+        done = native_optim.sgd_step(
+            param,
+            grad,
+            buf,
+            lr=group["lr"],
+            momentum=momentum,
+            dampening=group["dampening"],
+            nesterov=group["nesterov"],
+            first=first,
+        )
+        if done and first:
+            state["momentum_buffer"] = buf
+        return done

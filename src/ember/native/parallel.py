@@ -1,8 +1,10 @@
-"""Intra-op parallelism for NumPy kernels that split along the batch dimension.
+"""Intra-op parallelism for kernels that split along the batch dimension (or rows).
 
-NumPy releases the GIL inside copies and ufunc loops, so a kernel that writes disjoint batch
-slices (im2col, col2im, pooling) runs its slices on several threads at once, as PyTorch's
-``parallel_for`` does. Small jobs run inline: a thread hand-off costs ~10-50 us.
+NumPy releases the GIL inside copies and ufunc loops, and ctypes around the C kernels of
+``ember.native``, so a kernel that writes disjoint batch slices (im2col, col2im, pooling, row
+kernels) runs its slices on several threads at once, as PyTorch's ``parallel_for`` does. It
+lives here, at the bottom of the layering, because both ``ember.ops`` and the native wrappers
+use it. Small jobs run inline: a thread hand-off costs ~10-50 us.
 
 >>> import numpy as np
 >>> out = np.zeros(6)

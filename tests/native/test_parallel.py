@@ -5,7 +5,7 @@ import threading
 import numpy as np
 import pytest
 
-from ember.ops import parallel
+from ember.native import parallel
 
 
 @pytest.fixture

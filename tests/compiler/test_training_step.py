@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 
 import ember
+import ember.native
 from ember import nn, optim
+from ember.backends.numpy import fused_c
 from tests.steps import classifier_step
 
 OPTIMIZERS = [
@@ -24,8 +26,11 @@ def _mlp_and_opt(cls, kw):
     return model, cls(model.parameters(), **kw)
 
 
+@pytest.mark.parametrize("c_loops", ["default", "every fused node"])
 @pytest.mark.parametrize("cls,kw", OPTIMIZERS, ids=lambda v: getattr(v, "__name__", ""))
-def test_compiled_step_matches_eager_bitwise(cls, kw):
+def test_compiled_step_matches_eager_bitwise(cls, kw, c_loops, monkeypatch):
+    if c_loops != "default":  # generated C loops for every fused chain, however small
+        monkeypatch.setattr(fused_c, "MIN_ELEMENTS", [0])
     m_eager, o_eager = _mlp_and_opt(cls, kw)
     m_comp, o_comp = _mlp_and_opt(cls, kw)
     eager = classifier_step(m_eager, o_eager)
@@ -44,6 +49,8 @@ def test_compiled_step_matches_eager_bitwise(cls, kw):
         np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy(), err_msg=name)
     # one graph for the steady state; the first (state-creating) step is not cached
     assert len(compiled.programs) == 1
+    if c_loops != "default" and ember.native.status() == "loaded":
+        assert "_fused([" in compiled.programs[0].fn.source
     sd_e, sd_c = o_eager.state_dict(), o_comp.state_dict()
     for k in sd_e["state"]:
         for key, v in sd_e["state"][k].items():

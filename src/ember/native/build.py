@@ -6,12 +6,14 @@ else ``cc``) with ``-O3 -march=native`` and cached under ``EMBER_CACHE_DIR`` (de
 CPU, so that a changed source or another machine sharing the directory builds its own copy.
 The build writes a temporary file and renames it: processes building at once (test workers)
 never load a half-written library. When there is no compiler, or the build fails, ``load``
-returns None and ember runs its NumPy kernels instead.
+returns None and ember runs its NumPy kernels instead. ``load_source`` does the same for
+generated C (the compiler's fused elementwise kernels), cached by the text's hash.
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import os
 import platform
@@ -57,6 +59,7 @@ def _cpu_id() -> str:
     return "\n".join(sorted(set(keep))) or platform.machine()
 
 
+@functools.lru_cache(maxsize=8)
 def _version(cc: str) -> str:
     try:
         out = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=30)
@@ -65,22 +68,32 @@ def _version(cc: str) -> str:
     return out.stdout
 
 
-def library_path(cc: str) -> Path:
+def _digest(cc: str, *contents: bytes) -> str:
+    """A name for a library of ``contents``, built here: the sources, flags, compiler and
+    CPU all change the machine code."""
     h = hashlib.sha256()
-    for name in SOURCES + HEADERS:
-        h.update((_HERE / name).read_bytes())
+    for part in contents:
+        h.update(part)
     for part in (*FLAGS, _version(cc), _cpu_id(), platform.machine()):
         h.update(part.encode())
-    return cache_dir() / f"ember-native-{h.hexdigest()[:20]}.so"
+    return h.hexdigest()[:20]
 
 
-def build(cc: str, target: Path) -> None:
-    """Compile the sources into ``target`` (atomically); raises on a failed build."""
+def library_path(cc: str) -> Path:
+    """Where the library of ember's own C sources is cached."""
+    parts = [(_HERE / name).read_bytes() for name in SOURCES + HEADERS]
+    return cache_dir() / f"ember-native-{_digest(cc, *parts)}.so"
+
+
+def build(cc: str, target: Path, sources=None) -> None:
+    """Compile ``sources`` (paths; default ember's own) into ``target`` atomically; raises
+    OSError on a failed build."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(fd)
+    sources = [str(_HERE / s) for s in SOURCES] if sources is None else [str(s) for s in sources]
     try:
-        cmd = [cc, *FLAGS, "-o", tmp, *(str(_HERE / s) for s in SOURCES), "-lm"]
+        cmd = [cc, *FLAGS, "-o", tmp, *sources, "-lm"]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         if done.returncode != 0:
             raise OSError(f"{' '.join(cmd)} failed:\n{done.stderr.strip()}")
@@ -95,10 +108,35 @@ def load() -> tuple[ctypes.CDLL | None, str]:
     cc = compiler()
     if cc is None:
         return None, f"no C compiler ({os.environ.get('CC', 'cc')}) on PATH"
-    path = library_path(cc)
+    return _load(cc, library_path(cc), None)
+
+
+def load_source(text: str, stem: str) -> tuple[ctypes.CDLL | None, str]:
+    """A library compiled from the C source ``text`` (generated code), cached by its content
+    as ``<stem>-<hash>.so`` next to the source it was built from; (None, why) on failure."""
+    cc = compiler()
+    if cc is None:
+        return None, f"no C compiler ({os.environ.get('CC', 'cc')}) on PATH"
+    name = f"{stem}-{_digest(cc, text.encode())}"
+    path = cache_dir() / f"{name}.so"
+    if path.exists():
+        return _load(cc, path, None)
+    try:
+        source = cache_dir() / f"{name}.c"
+        source.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(suffix=".c", dir=source.parent)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, source)  # kept for reading: what the library was built from
+    except OSError as exc:
+        return None, str(exc)
+    return _load(cc, path, [source])
+
+
+def _load(cc: str, path: Path, sources) -> tuple[ctypes.CDLL | None, str]:
     try:
         if not path.exists():
-            build(cc, path)
+            build(cc, path, sources)
         return ctypes.CDLL(str(path)), ""
     except (OSError, subprocess.SubprocessError) as exc:  # unwritable cache, timeout, bad .so
         return None, str(exc)

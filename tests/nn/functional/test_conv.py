@@ -364,7 +364,8 @@ def kernels(request, monkeypatch):
     GEMM + col2im input gradient instead of the row formulation small images get, and/or
     the stride-1 kernels' other paths: several samples per chunk (a short last one), and
     the weight gradient as one GEMM over the batch instead of per-sample products."""
-    from ember.ops import conv, conv_wide, parallel
+    from ember.native import parallel
+    from ember.ops import conv, conv_wide
 
     if "threads" in request.param:
         monkeypatch.setattr(parallel, "THREADS", [3])

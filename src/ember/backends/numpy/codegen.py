@@ -25,7 +25,8 @@ import linecache
 
 import numpy as np
 
-from ember.backends.numpy.flat import flat_nodes
+from ember.backends.numpy import fused_c
+from ember.backends.numpy.flat import FUSED, flat_nodes
 from ember.backends.numpy.kernels import EMITTERS, NAMESPACE
 from ember.ir.graph import Value
 from ember.ops import registry
@@ -83,7 +84,9 @@ class _Generator:
         for i, c in enumerate(g.constants):
             self.names[c] = n = f"c{i}"
             self.ns[n] = c.const
-        flat = list(flat_nodes(g))
+        # fused chains of exact ops run as one generated C loop each (else opened up)
+        self.c_kernels = fused_c.compile_nodes([n for n in g.nodes if n.op == FUSED])
+        flat = list(flat_nodes(g, keep=self.c_kernels))
         last = _last_uses(g, flat)
         lines = [f"def {fn_name}({', '.join(params)}):"]
         for k, (node, ins, outs) in enumerate(flat):
@@ -96,6 +99,8 @@ class _Generator:
         return "\n".join(lines) + "\n"
 
     def node_lines(self, k: int, node, ins, outs) -> list:
+        if node in self.c_kernels:
+            return [self.c_fused_line(k, node, ins, outs)]
         factory = NODE_KERNELS.get(node.op)
         if factory is not None:
             return [self.node_kernel_line(k, node, ins, outs, factory)]
@@ -136,6 +141,19 @@ class _Generator:
         if len(names) == 1 and node.outputs[0].ndim == 0:
             call = f"_asarray({call})"  # NumPy reductions to 0-d return scalars
         return f"{', '.join(names)} = {call}"
+
+    def c_fused_line(self, k: int, node, ins, outs) -> str:
+        """``v3_0, v3_1 = n3_fused([inputs], [targets])``: the generated C loop writes each
+        output into its planned buffer or donor array (None: a new array)."""
+        fn = f"n{k}_fused"
+        self.ns[fn] = self.c_kernels[node]
+        targets = [self.out_target(o) or "None" for o in outs]
+        names = []
+        for j, o in enumerate(outs):
+            self.names[o] = n = f"v{k}_{j}"
+            names.append(n)
+        args = ", ".join(self.operand(x) for x in ins)
+        return f"{', '.join(names)}, = {fn}([{args}], [{', '.join(targets)}])"
 
     def node_kernel_line(self, k: int, node, ins, outs, factory) -> str:
         fn = f"n{k}_{_identifier(node.op)}"

@@ -21,10 +21,11 @@ from ember.ir.graph import Value
 FUSED = "fused"
 
 
-def flat_nodes(graph):
-    """Yield ``(node, inputs, outputs)`` in execution order (see the module docstring)."""
+def flat_nodes(graph, keep=()):
+    """Yield ``(node, inputs, outputs)`` in execution order (see the module docstring); the
+    fused nodes in ``keep`` (run by one generated kernel) stay whole."""
     for node in graph.nodes:
-        if node.op != FUSED:
+        if node.op != FUSED or node in keep:
             yield node, node.inputs, node.outputs
             continue
         body = node.subgraphs["body"]

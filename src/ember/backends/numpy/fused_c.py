@@ -1,0 +1,309 @@
+"""C loops generated for fused elementwise nodes: one pass over memory per chain (the NumPy
+backend runs every other node with NumPy; these are built by ``ember.native.build``).
+
+The fusion pass groups an elementwise chain (an optimizer update, a bias-and-relu) into one
+``fused`` node; NumPy then still makes one pass per op. For chains of IEEE-exact ops (+, -,
+*, /, sqrt, abs, max/min, selects, comparisons, float casts) this module writes a C function
+that computes every element through the whole chain in registers, in each op's own dtype
+and order: the results are the NumPy chain's bit for bit (the build has
+``-ffp-contract=off``), so compiled code stays equal to eager. Transcendentals (exp, tanh,
+...) are left to NumPy, whose results the C library would not reproduce.
+
+A chain qualifies when its values are float32, float64 or bool, and every input is either
+of the output's shape (read element by element) or 0-d (read once). Outputs may be written
+into an input's memory at the same element (the memory planner does that); any other overlap
+makes the kernel decline (return 1) and the call copies the inputs first.
+
+>>> import numpy as np
+>>> from ember.ir import Graph
+>>> from ember.passes.fuse import fuse
+>>> g = Graph()
+>>> x = g.add_input(np.float32, (4096,), "x")
+>>> y = g.add_node("mul", [x, 2.0]).outputs[0]
+>>> g.outputs = [g.add_node("add", [y, 1.0]).outputs[0]]
+>>> node = fuse(g).nodes[0]
+>>> kernels = compile_nodes([node])
+>>> fn = kernels.get(node)
+>>> fn is None or float(fn([np.ones(4096, np.float32)], [None])[0][0]) == 3.0
+True
+"""
+
+from __future__ import annotations
+
+import ctypes
+import math
+
+import numpy as np
+
+from ember.ir.graph import Value
+from ember.native import build, kernel, parallel
+
+# Chains of fewer elements stay NumPy: a C call's fixed cost (pointers, checks) is about
+# NumPy's for a few ops on small arrays, and each distinct chain costs a compiler run once.
+# A symbolic dim counts as SYMBOLIC_DIM elements.
+MIN_ELEMENTS = [4096]
+SYMBOLIC_DIM = 32
+
+_F32, _F64, _BOOL = np.dtype(np.float32), np.dtype(np.float64), np.dtype(bool)
+_C_TYPES = {_F32: "float", _F64: "double", _BOOL: "unsigned char"}
+_SQRT = {_F32: "sqrtf", _F64: "sqrt"}
+_FABS = {_F32: "fabsf", _F64: "fabs"}
+
+# op -> C expression of its operands (already in the op's compute type)
+_BINARY = {"add": "({} + {})", "sub": "({} - {})", "mul": "({} * {})", "div": "({} / {})"}
+_COMPARE = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+_LOGICAL = {"logical_and": "&&", "logical_or": "||"}
+# NumPy's maximum/minimum: NaN if either is NaN, else the second operand on ties (+-0)
+_PICK = {
+    "maximum": "(({a} > {b} || {a} != {a}) ? {a} : {b})",
+    "minimum": "(({a} < {b} || {a} != {a}) ? {a} : {b})",
+}
+OPS = frozenset(
+    [*_BINARY, *_COMPARE, *_LOGICAL, *_PICK]
+    + ["neg", "abs", "sqrt", "relu", "where", "cast", "logical_not"]
+)
+
+
+def compile_nodes(nodes) -> dict:
+    """{fused node: callable(inputs, targets) -> outputs} for the nodes that qualify, built
+    into one library (one compiler run per distinct set); {} without native kernels."""
+    chosen = [n for n in nodes if _qualifies(n)]
+    if not chosen or kernel("select", 4) is None:  # native kernels off, or no compiler
+        return {}
+    # chains that differ only in where they sit (each layer's update) share one function
+    index: dict = {}  # function text -> its number
+    which = [index.setdefault(_source(n, "FN"), len(index)) for n in chosen]
+    text = _PRELUDE + "\n".join(
+        src.replace("FN(", f"ember_fused_{k}(", 1) for src, k in index.items()
+    )
+    lib, _why = build.load_source(text, "ember-fused")
+    if lib is None:
+        return {}
+    out = {}
+    for k, n in zip(which, chosen):
+        fn = getattr(lib, f"ember_fused_{k}")
+        fn.restype = ctypes.c_int
+        fn.argtypes = [ctypes.c_long] + [ctypes.c_void_p] * (len(n.inputs) + len(n.outputs))
+        out[n] = _Kernel(n, fn)
+    return out
+
+
+def _qualifies(node) -> bool:
+    if node.op != "fused" or not node.outputs:
+        return False
+    body = node.subgraphs["body"]
+    shape = node.outputs[0].shape
+    if any(o.shape != shape for o in node.outputs):
+        return False
+    if any(x.shape != shape and x.ndim != 0 for x in node.inputs):
+        return False
+    if not any(x.shape == shape for x in node.inputs):
+        return False
+    size = math.prod(d if isinstance(d, int) else SYMBOLIC_DIM for d in shape)
+    if size < MIN_ELEMENTS[0]:
+        return False
+    for inner in body.nodes:
+        if inner.op not in OPS or len(inner.outputs) != 1:
+            return False
+        values = [*inner.input_values(), inner.outputs[0]]
+        if any(v.dtype not in _C_TYPES for v in values):
+            return False
+        if inner.op == "cast" and set(inner.attrs) != {"dtype"}:
+            return False
+        if inner.op != "cast" and inner.attrs:
+            return False
+        if any(not isinstance(x, Value) and not _literal_ok(x) for x in inner.inputs):
+            return False
+    return True
+
+
+def _literal_ok(x) -> bool:
+    return isinstance(x, (bool, int, float)) and not (isinstance(x, int) and abs(x) >= 2**62)
+
+
+_PRELUDE = """#include <math.h>
+/* generated by ember.backends.numpy.fused_c: one function per fused elementwise node */
+/* input a and output o, both of n elements: same type, they may be the same array */
+#define OVERLAP(a, o, n)                                                          \\
+    ((const void *)(a) != (const void *)(o) && (const char *)(a) < (const char *)((o) + (n)) \\
+     && (const char *)(o) < (const char *)((a) + (n)))
+/* of different types, they may not meet at all */
+#define MEET(a, o, n) \\
+    ((const char *)(a) < (const char *)((o) + (n)) && (const char *)(o) < (const char *)((a) + (n)))
+#if defined(__clang__)
+#define SAME_INDEX_ONLY _Pragma("clang loop vectorize(assume_safety)")
+#else
+#define SAME_INDEX_ONLY _Pragma("GCC ivdep")
+#endif
+"""
+
+
+def _source(node, name: str) -> str:
+    body = node.subgraphs["body"]
+    shape = node.outputs[0].shape
+    names: dict = {}
+    params, pre, loop = ["long n"], [], []
+    checks = []
+    for j, (outer, inner) in enumerate(zip(node.inputs, body.inputs)):
+        ct = _C_TYPES[inner.dtype]
+        params.append(f"const {ct} *a{j}")
+        names[inner] = f"x{j}"
+        if outer.shape != shape:
+            pre.append(f"const {ct} x{j} = *a{j};")  # 0-d: read once
+            continue
+        loop.append(f"const {ct} x{j} = a{j}[i];")
+        for k, o in enumerate(body.outputs):
+            test = "OVERLAP" if _C_TYPES[o.dtype] == ct else "MEET"
+            checks.append(f"{test}(a{j}, o{k}, n)")
+    for k, o in enumerate(body.outputs):
+        params.append(f"{_C_TYPES[o.dtype]} *o{k}")
+    for t, inner in enumerate(body.nodes):
+        out = inner.outputs[0]
+        expr = _expr(inner, [_operand(x, names) for x in inner.inputs])
+        loop.append(f"const {_C_TYPES[out.dtype]} t{t} = {expr};")
+        names[out] = f"t{t}"
+    for k, o in enumerate(body.outputs):
+        loop.append(f"o{k}[i] = {names[o]};")
+    guard = f"    if ({' || '.join(checks)}) return 1;\n" if checks else ""
+    return (
+        f"int {name}({', '.join(params)}) {{\n{guard}"
+        + "".join(f"    {line}\n" for line in pre)
+        + "    SAME_INDEX_ONLY\n    for (long i = 0; i < n; i++) {\n"
+        + "".join(f"        {line}\n" for line in loop)
+        + "    }\n    return 0;\n}\n"
+    )
+
+
+def _operand(x, names):
+    """(C expression, dtype or None for a Python literal)."""
+    if isinstance(x, Value):
+        return names[x], x.dtype
+    return _c_literal(x), None
+
+
+def _c_literal(x) -> str:
+    if isinstance(x, bool):
+        return "1" if x else "0"
+    if isinstance(x, int):
+        return f"{x}LL"
+    if x != x:
+        return "NAN"
+    if math.isinf(x):
+        return "INFINITY" if x > 0 else "(-INFINITY)"
+    return repr(float(x))
+
+
+def _as(operand, dtype) -> str:
+    """The operand converted to ``dtype`` (a Python literal is rounded straight to it, as
+    NumPy does with a weak scalar)."""
+    expr, have = operand
+    return expr if have == dtype else f"(({_C_TYPES[dtype]}){expr})"
+
+
+def _expr(inner, ops) -> str:
+    op, dt = inner.op, inner.outputs[0].dtype
+    if op in _BINARY:
+        return _BINARY[op].format(_as(ops[0], dt), _as(ops[1], dt))
+    if op in _PICK or op == "relu":
+        a = _as(ops[0], dt)
+        b = _as(ops[1], dt) if op != "relu" else f"(({_C_TYPES[dt]})0)"
+        return _PICK.get(op, _PICK["maximum"]).format(a=a, b=b)
+    if op == "neg":
+        return f"(-{_as(ops[0], dt)})"
+    if op == "abs":
+        return f"{_FABS[dt]}({_as(ops[0], dt)})" if dt in _FABS else _as(ops[0], dt)
+    if op == "sqrt":
+        return f"{_SQRT[dt]}({_as(ops[0], dt)})"
+    if op == "cast":
+        return _cast(ops[0], dt)
+    if op == "where":
+        return f"({_truth(ops[0])} ? {_as(ops[1], dt)} : {_as(ops[2], dt)})"
+    if op in _COMPARE:
+        ct = _compute_type(ops)
+        return f"({_as(ops[0], ct)} {_COMPARE[op]} {_as(ops[1], ct)})"
+    if op in _LOGICAL:
+        return f"({_truth(ops[0])} {_LOGICAL[op]} {_truth(ops[1])})"
+    if op == "logical_not":
+        return f"(!{_truth(ops[0])})"
+    raise AssertionError(op)
+
+
+def _cast(operand, dt) -> str:
+    expr, have = operand
+    if dt == _BOOL:
+        return f"({expr} != 0)"  # NaN is true, as in NumPy
+    return _as(operand, dt) if have != _BOOL else f"(({_C_TYPES[dt]}){expr})"
+
+
+def _truth(operand) -> str:
+    expr, have = operand
+    return expr if have == _BOOL else f"({expr} != 0)"
+
+
+def _compute_type(ops):
+    """The dtype a comparison runs in: the wider float operand (literals are weak)."""
+    kinds = [d for _, d in ops if d is not None]
+    if _F64 in kinds:
+        return _F64
+    if _F32 in kinds:
+        return _F32
+    return _BOOL
+
+
+class _Kernel:
+    """Calls one generated function on NumPy arrays: ``(inputs, targets) -> outputs``, where
+    a target is the array an output is written into, or None to allocate one."""
+
+    def __init__(self, node, fn):
+        shape = node.outputs[0].shape
+        self.fn = fn
+        self.full = [x.shape == shape for x in node.inputs]
+        self.first = self.full.index(True)
+        self.in_dtypes = [x.dtype for x in node.inputs]
+        self.out_dtypes = [o.dtype for o in node.outputs]
+
+    def __call__(self, inputs, targets):
+        ref = inputs[self.first]
+        n, shape = ref.size, ref.shape
+        ins = []
+        for a, full, dt in zip(inputs, self.full, self.in_dtypes):
+            if not isinstance(a, np.ndarray) or a.dtype != dt:
+                a = np.asarray(a, dt)
+            if full:
+                if a.size != n:
+                    raise ValueError(f"fused kernel: input of shape {a.shape}, expected {shape}")
+                if not a.flags.c_contiguous:
+                    a = np.ascontiguousarray(a)
+            ins.append(a)
+        outs = [np.empty(shape, dt) if t is None else t for t, dt in zip(targets, self.out_dtypes)]
+        for o in outs:
+            if o.size != n or not o.flags.c_contiguous:
+                raise ValueError(f"fused kernel: output buffer {o.shape} for shape {shape}")
+        if self._run(ins, outs, n):
+            ins = [np.array(a) if full else a for a, full in zip(ins, self.full)]
+            self._run(ins, outs, n)  # copies share no memory with the outputs
+        return outs
+
+    def _run(self, ins, outs, n) -> int:
+        ptrs = [a.ctypes.data for a in ins] + [o.ctypes.data for o in outs]
+        if n < parallel.MIN_WORK[0]:
+            return self.fn(n, *ptrs)
+        # threads check only their own slices: look at whole arrays first
+        if any(
+            np.may_share_memory(a, o) and a.ctypes.data != o.ctypes.data
+            for a, full in zip(ins, self.full)
+            if full
+            for o in outs
+        ):
+            return 1
+        split = self.full + [True] * len(outs)
+        sizes = [a.itemsize for a in ins] + [o.itemsize for o in outs]
+        status = []
+
+        def part(a, b):
+            status.append(
+                self.fn(b - a, *(p + a * s if f else p for p, f, s in zip(ptrs, split, sizes)))
+            )
+
+        parallel.run(part, n, n)
+        return max(status)

@@ -1,0 +1,230 @@
+"""Generated C loops for fused elementwise nodes: the same bits as running the chain op by op
+with NumPy (the reference interpreter on the unfused graph), special values included."""
+
+import numpy as np
+import pytest
+
+import ember
+import ember.native
+from ember.backends.numpy import codegen, fused_c
+from ember.ir import Graph, run_graph
+from ember.native import build, parallel
+from ember.passes import run_passes
+from ember.passes.fuse import fuse
+
+pytestmark = pytest.mark.skipif(build.compiler() is None, reason="no C compiler on this machine")
+
+F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
+SPECIALS = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-40, -1e-310, 3e38, -2.5, 1.0]
+N = 257  # not a multiple of any vector width: the loop tails run too
+
+
+@pytest.fixture(autouse=True)
+def c_for_every_size(monkeypatch):
+    monkeypatch.setattr(fused_c, "MIN_ELEMENTS", [0])
+
+
+def _values(dtype, rng, n=N):
+    v = rng.standard_normal(n).astype(dtype)
+    v[: len(SPECIALS)] = np.array(SPECIALS, dtype)
+    return rng.permutation(v)
+
+
+def _same(got, want):
+    """Bit for bit, except that any NaN equals any NaN (payloads are not specified)."""
+    assert got.dtype == want.dtype and got.shape == want.shape
+    nan = np.isnan(want) if want.dtype.kind == "f" else np.zeros(want.shape, bool)
+    np.testing.assert_array_equal(np.isnan(got) if got.dtype.kind == "f" else nan, nan)
+    k = got.dtype.itemsize
+    bits = (lambda a: a.view(f"u{k}")) if got.dtype.kind == "f" else (lambda a: a)
+    np.testing.assert_array_equal(bits(got)[~nan], bits(want)[~nan])
+
+
+def _add(g, op, *ins, **attrs):
+    return g.add_node(op, list(ins), attrs or None).outputs[0]
+
+
+# each builds its chain on x, y (full arrays of dtype dt) and s (a 0-d dt array)
+def _arith(g, x, y, s, dt):
+    a = _add(g, "add", _add(g, "mul", x, 0.9), y)
+    b = _add(g, "div", a, _add(g, "sub", s, x))
+    return [a, _add(g, "sub", 2, b), _add(g, "mul", b, -1e-3)]
+
+
+def _unary(g, x, y, s, dt):
+    return [_add(g, "add", _add(g, "sqrt", _add(g, "abs", x)), _add(g, "neg", y))]
+
+
+def _picks(g, x, y, s, dt):
+    return [
+        _add(g, "maximum", x, y),
+        _add(g, "minimum", y, x),
+        _add(g, "add", _add(g, "relu", x), _add(g, "maximum", y, -0.0)),
+        _add(g, "minimum", x, s),
+    ]
+
+
+def _logic(g, x, y, s, dt):
+    lt, ge = _add(g, "lt", x, y), _add(g, "ge", x, 0.5)
+    outs = [_add(g, op, x, y) for op in ("eq", "ne", "le", "gt")]
+    both = _add(g, "logical_and", lt, _add(g, "logical_not", ge))
+    return outs + [
+        _add(g, "logical_or", both, _add(g, "eq", y, s)),
+        _add(g, "where", lt, x, 1.5),
+        _add(g, "where", ge, _add(g, "mul", y, 2.0), s),
+    ]
+
+
+def _casts(g, x, y, s, dt):
+    other = F32 if dt == F64 else F64
+    up = _add(g, "cast", x, dtype=other)
+    return [
+        _add(g, "add", _add(g, "mul", up, 3.0), _add(g, "cast", y, dtype=other)),
+        _add(g, "cast", _add(g, "mul", x, y), dtype=np.dtype(bool)),
+        _add(g, "add", _add(g, "cast", _add(g, "gt", x, y), dtype=dt), x),
+    ]
+
+
+def _adam(g, x, y, s, dt):
+    """exp_avg, exp_avg_sq and the parameter, as ember.optim.Adam traces them."""
+    m = _add(g, "add", x, _add(g, "mul", 0.1, _add(g, "sub", y, x)))
+    v = _add(g, "add", _add(g, "mul", _add(g, "abs", x), 0.999), _add(g, "mul", 1e-3, y))
+    v = _add(g, "mul", v, y)
+    d = _add(g, "add", _add(g, "div", _add(g, "sqrt", v), 0.7), 1e-8)
+    return [m, v, _add(g, "sub", y, _add(g, "mul", s, _add(g, "div", m, d)))]
+
+
+def _sgd(g, x, y, s, dt):
+    """The momentum buffer x and the parameter y, as ember.optim.SGD traces them."""
+    buf = _add(g, "add", _add(g, "mul", x, 0.9), y)
+    return [buf, _add(g, "sub", y, _add(g, "mul", s, buf))]
+
+
+CHAINS = [_sgd, _arith, _unary, _picks, _logic, _casts, _adam]
+
+
+def _graph(chain, dt, n=N):
+    g = Graph()
+    x, y = g.add_input(dt, (n,), "x"), g.add_input(dt, (n,), "y")
+    s = g.add_input(dt, (), "s")
+    g.outputs = chain(g, x, y, s, dt)
+    return g
+
+
+def _inputs(dt, rng, n=N):
+    return [_values(dt, rng, n), _values(dt, rng, n), np.asarray(rng.standard_normal(), dt)]
+
+
+@pytest.mark.parametrize("dt", [F32, F64], ids=str)
+@pytest.mark.parametrize("chain", CHAINS, ids=lambda c: c.__name__)
+def test_generated_loop_matches_the_op_by_op_chain(chain, dt):
+    g = _graph(chain, dt)
+    fused = fuse(g)
+    nodes = [n for n in fused.nodes if n.op == "fused"]
+    kernels = fused_c.compile_nodes(nodes)
+    assert set(kernels) == set(nodes)  # every chain here qualifies
+    fn = codegen.generate(run_passes(g))
+    assert "_fused([" in fn.source
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        ins = _inputs(dt, rng)
+        with np.errstate(all="ignore"):
+            want = run_graph(g, ins)
+        for got, ref in zip(fn(*ins), want):
+            _same(np.asarray(got), np.asarray(ref))
+
+
+def _kernel_call(g, arrays, targets=None):
+    """Run the one fused node of ``g`` on ``arrays`` (by graph input) into ``targets`` (by
+    graph output); the results in graph output order."""
+    f = fuse(g)
+    (node,) = f.nodes
+    kernel = fused_c.compile_nodes([node])[node]
+    by_input = dict(zip(f.inputs, arrays))
+    targets = targets or {}
+    outs = kernel(
+        [by_input[v] for v in node.inputs], [targets.get(f.outputs.index(o)) for o in node.outputs]
+    )
+    return [outs[node.outputs.index(o)] for o in f.outputs]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_outputs_written_in_place_over_their_inputs():
+    """The memory planner writes a chain's result into a dying input's buffer, and a
+    donated parameter is updated in its own array: both alias at the same element."""
+    g = _graph(_sgd, F32)
+    x, y, s = _inputs(F32, np.random.default_rng(1))
+    want = run_graph(g, [x, y, s])
+    x2, y2 = x.copy(), y.copy()
+    got = _kernel_call(g, [x2, y2, s], {0: x2, 1: y2})  # buffer and parameter in place
+    assert got[0] is x2 and got[1] is y2
+    for a, b in zip(got, want):
+        _same(a, b)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_a_shifted_overlap_is_detected_and_the_inputs_copied():
+    g = _graph(_sgd, F32, n=64)
+    x, y, s = _inputs(F32, np.random.default_rng(2), n=64)
+    want = run_graph(g, [x, y, s])
+    store = np.zeros(65, np.float32)
+    store[:64] = y  # the output starts one element after the input it overlaps: a plain
+    got = _kernel_call(g, [x, store[:64], s], {0: store[1:]})  # loop would read its writes
+    for a, b in zip(got, want):
+        _same(a, b)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_non_contiguous_inputs_are_read_correctly():
+    g = _graph(_picks, F64, n=40)
+    rng = np.random.default_rng(3)
+    x = _values(F64, rng, 80)[::2]
+    y, s = _values(F64, rng, 40), np.asarray(0.5)
+    fn = codegen.generate(run_passes(g))
+    assert "_fused([" in fn.source
+    for a, b in zip(fn(x, y, s), run_graph(g, [x, y, s])):
+        _same(np.asarray(a), b)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_threaded_split_gives_the_serial_bits(monkeypatch):
+    g = _graph(_adam, F32, n=4099)
+    ins = _inputs(F32, np.random.default_rng(4), n=4099)
+    fn = codegen.generate(run_passes(g))
+    serial = [np.array(a) for a in fn(*ins)]
+    monkeypatch.setattr(parallel, "MIN_WORK", [1])
+    monkeypatch.setattr(parallel, "THREADS", [2])
+    fn = codegen.generate(run_passes(g))
+    for a, b in zip(fn(*ins), serial):
+        _same(np.asarray(a), b)
+
+
+def _only_node(g):
+    return [n for n in fuse(g).nodes if n.op == "fused"]
+
+
+def _rows_graph(chain):
+    g = Graph()
+    x, b = g.add_input(F32, (8, 16), "x"), g.add_input(F32, (16,), "b")
+    g.outputs = [chain(g, x, b)]
+    return g
+
+
+def test_what_stays_numpy(monkeypatch):
+    # exp: NumPy's bits differ from the C library's
+    g = _rows_graph(lambda g, x, b: _add(g, "exp", _add(g, "mul", x, 2.0)))
+    assert fused_c.compile_nodes(_only_node(g)) == {}
+    # a row broadcast (a bias) is not an input of the output's shape
+    g = _rows_graph(lambda g, x, b: _add(g, "relu", _add(g, "add", _add(g, "mul", x, 2.0), b)))
+    assert fused_c.compile_nodes(_only_node(g)) == {}
+    h = Graph()
+    i = h.add_input(np.int32, (8, 16), "i")
+    h.outputs = [_add(h, "add", _add(h, "mul", i, 3), 1)]  # integer arithmetic
+    assert fused_c.compile_nodes(_only_node(h)) == {}
+    small = _graph(_sgd, F32, n=64)
+    monkeypatch.setattr(fused_c, "MIN_ELEMENTS", [65])  # too small to pay a C call
+    assert fused_c.compile_nodes(_only_node(small)) == {}
+    monkeypatch.setattr(fused_c, "MIN_ELEMENTS", [64])
+    with ember.native.use(False):
+        assert fused_c.compile_nodes(_only_node(small)) == {}
+    assert len(fused_c.compile_nodes(_only_node(small))) == 1

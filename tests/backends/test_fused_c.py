@@ -221,6 +221,10 @@ def test_what_stays_numpy(monkeypatch):
     i = h.add_input(np.int32, (8, 16), "i")
     h.outputs = [_add(h, "add", _add(h, "mul", i, 3), 1)]  # integer arithmetic
     assert fused_c.compile_nodes(_only_node(h)) == {}
+    h = Graph()
+    m = h.add_input(np.bool_, (8, 16), "m")
+    h.outputs = [_add(h, "add", _add(h, "mul", m, m), m)]  # bool add is a logical or
+    assert fused_c.compile_nodes(_only_node(h)) == {}
     small = _graph(_sgd, F32, n=64)
     monkeypatch.setattr(fused_c, "MIN_ELEMENTS", [65])  # too small to pay a C call
     assert fused_c.compile_nodes(_only_node(small)) == {}

@@ -58,6 +58,7 @@ _PICK = {
     "maximum": "(({a} > {b} || {a} != {a}) ? {a} : {b})",
     "minimum": "(({a} < {b} || {a} != {a}) ? {a} : {b})",
 }
+_ARITHMETIC = frozenset([*_BINARY, *_PICK, "neg", "abs", "sqrt", "relu"])
 OPS = frozenset(
     [*_BINARY, *_COMPARE, *_LOGICAL, *_PICK]
     + ["neg", "abs", "sqrt", "relu", "where", "cast", "logical_not"]
@@ -108,6 +109,8 @@ def _qualifies(node) -> bool:
         values = [*inner.input_values(), inner.outputs[0]]
         if any(v.dtype not in _C_TYPES for v in values):
             return False
+        if inner.op in _ARITHMETIC and inner.outputs[0].dtype == _BOOL:
+            return False  # NumPy's bool add is a logical or; C's would store 2
         if inner.op == "cast" and set(inner.attrs) != {"dtype"}:
             return False
         if inner.op != "cast" and inner.attrs:

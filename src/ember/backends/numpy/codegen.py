@@ -148,22 +148,22 @@ class _Generator:
         fn = f"n{k}_fused"
         self.ns[fn] = self.c_kernels[node]
         targets = [self.out_target(o) or "None" for o in outs]
-        names = []
-        for j, o in enumerate(outs):
-            self.names[o] = n = f"v{k}_{j}"
-            names.append(n)
+        names = self.tuple_names(k, outs)
         args = ", ".join(self.operand(x) for x in ins)
         return f"{', '.join(names)}, = {fn}([{args}], [{', '.join(targets)}])"
 
     def node_kernel_line(self, k: int, node, ins, outs, factory) -> str:
         fn = f"n{k}_{_identifier(node.op)}"
         self.ns[fn] = factory(node)
-        names = []
-        for j, o in enumerate(outs):
-            self.names[o] = n = f"v{k}_{j}"
-            names.append(n)
+        names = self.tuple_names(k, outs)
         args = ", ".join(self.operand(x) for x in ins)
         return f"{', '.join(names)}{',' if len(names) == 1 else ''} = {fn}({args})"
+
+    def tuple_names(self, k: int, outs) -> list:
+        """Names ``v{k}_{j}`` for the outputs of a node whose kernel returns a tuple."""
+        names = [f"v{k}_{j}" for j in range(len(outs))]
+        self.names.update(zip(outs, names))
+        return names
 
     def operand(self, x) -> str:
         if isinstance(x, Value):

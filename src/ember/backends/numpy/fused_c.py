@@ -35,8 +35,9 @@ import math
 
 import numpy as np
 
+from ember import native
 from ember.ir.graph import Value
-from ember.native import build, kernel, parallel
+from ember.native import build, parallel
 
 # Chains of fewer elements stay NumPy: a C call's fixed cost (pointers, checks) is about
 # NumPy's for a few ops on small arrays, and each distinct chain costs a compiler run once.
@@ -69,7 +70,7 @@ def compile_nodes(nodes) -> dict:
     """{fused node: callable(inputs, targets) -> outputs} for the nodes that qualify, built
     into one library (one compiler run per distinct set); {} without native kernels."""
     chosen = [n for n in nodes if _qualifies(n)]
-    if not chosen or kernel("select", 4) is None:  # native kernels off, or no compiler
+    if not chosen or native.status() != "loaded":  # native kernels off, or no compiler
         return {}
     # chains that differ only in where they sit (each layer's update) share one function
     index: dict = {}  # function text -> its number

@@ -2,7 +2,7 @@
 
 A layer norm, a softmax, a select, a max pooling or an optimizer update is several NumPy
 passes over memory; the C kernels of this package (``rows.c``, ``select.c``, ``pool.c``,
-``optim.c``) read and write each array once. They are built by
+``optim.c``, ``lstm.c``) read and write each array once. They are built by
 the machine's C compiler the first time a kernel is asked for (``ember.native.build``) and
 cached; eager and compiled code call the same kernels, so both forms keep giving the same
 bits. Without a compiler, or with ``EMBER_NATIVE=0`` in the environment, ``kernel`` returns
@@ -42,7 +42,12 @@ SIGNATURES = {
     "select_zero": ((_P, _P, _P, _L, _L), _WIDTHS),
     "sgd_step": ((_P, _P, _P, _L, _D, _D, _D, _L), _FLOATS),
     "adam_step": ((_P, _P, _P, _P, _P, _L, *(_D,) * 6), _FLOATS),
+    "lstm_step": ((_P, _P, _P, _P, _L, _L, _L), _FLOATS),
+    "lstm_step_grad": ((*(_P,) * 7, _L, _L, _L), _FLOATS),
 }
+
+# float32 scalar functions exported over arrays, for accuracy tests
+_ARRAY_FUNCTIONS = ("exp_nonpositive", "sigmoid", "tanh")
 
 _on = [os.environ.get("EMBER_NATIVE", "1").lower() not in ("0", "false", "off", "no")]
 _state: dict = {}  # "kernels": {(name, dtype): function}, "why": why there are none
@@ -87,19 +92,34 @@ def _load() -> dict:
                 fn = getattr(handle, f"ember_{name}_{suffix}")
                 fn.argtypes, fn.restype = argtypes, None
                 kernels[name, key] = fn
-        exp = handle.ember_exp_nonpositive_f32
-        exp.argtypes, exp.restype = (_P, _P, _L), None
-        _state["exp"] = exp
+        for name in _ARRAY_FUNCTIONS:
+            fn = getattr(handle, f"ember_{name}_f32")
+            fn.argtypes, fn.restype = (_P, _P, _L), None
+            _state[name] = fn
     _state["kernels"], _state["why"] = kernels, why
     return kernels
 
 
-def exp_nonpositive(x: np.ndarray) -> np.ndarray:
-    """The float32 ``exp`` the native softmax uses, for ``x <= 0`` (to test its accuracy)."""
-    fn = kernel("softmax", np.dtype(np.float32)) and _state["exp"]
+def _array_function(name: str, x: np.ndarray) -> np.ndarray:
+    fn = kernel("softmax", np.dtype(np.float32)) and _state[name]
     if fn is None:
         raise RuntimeError(f"ember.native: kernels not available ({status()})")
     x = np.ascontiguousarray(x, np.float32)
     y = np.empty_like(x)
     fn(x.ctypes.data, y.ctypes.data, x.size)
     return y
+
+
+def exp_nonpositive(x: np.ndarray) -> np.ndarray:
+    """The float32 ``exp`` the native softmax uses, for ``x <= 0`` (to test its accuracy)."""
+    return _array_function("exp_nonpositive", x)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """The float32 sigmoid of the native LSTM step (to test its accuracy)."""
+    return _array_function("sigmoid", x)
+
+
+def tanh(x: np.ndarray) -> np.ndarray:
+    """The float32 tanh of the native LSTM step (to test its accuracy)."""
+    return _array_function("tanh", x)

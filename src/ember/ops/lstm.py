@@ -20,7 +20,9 @@ reads instead of recomputing it: tanh(c_t) in slot 2 and the activated gates (in
 cell, output: PyTorch's order) in slots 3 to 6. ``reverse`` runs from the last step to the
 first.
 
-Why this layout and these formulas (the forward is bound by NumPy passes over small arrays):
+With the native kernels (``ember.native.lstm``) each step is one GEMM and one C call, forward
+and backward; the NumPy loops here are the fallback without a C compiler. Why their layout
+and formulas (they are bound by NumPy passes over small arrays):
 every block a step touches is contiguous, which halves the cost of each pass against
 column slices of an (N, 4H) row; and one ``exp`` activates all four gates, since
 sigmoid(x) = 1 / (1 + exp(-x)) and tanh(x) = 2 sigmoid(2x) - 1 (NumPy's float32 ``exp``
@@ -33,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 from ember.errors import AutogradError, DTypeError, ShapeError
+from ember.native import lstm as native_lstm
 from ember.ops import registry, rules
 from ember.ops.registry import OPS, _tensor_type, needs_input_grad, primitive
 
@@ -85,6 +88,9 @@ def _to32(*arrays):
 
 
 def _forward(proj, h0, c0, w_hh, reverse):
+    out = native_lstm.forward(proj, h0, c0, w_hh, reverse=reverse)
+    if out is not None:
+        return out
     length, n, g4 = proj.shape
     hidden = g4 // 4
     scale = np.array(_EXP_SCALE, proj.dtype)[:, None, None]
@@ -225,6 +231,9 @@ def _backward(g_out, out, proj, h0, c0, w_hh, reverse, weight):
     if proj.dtype == np.float16:  # float32 inside, as the forward
         grads = _backward(*_to32(g_out, out, proj, h0, c0, w_hh), reverse, weight)
         return tuple(None if a is None else a.astype(np.float16) for a in grads)
+    grads = native_lstm.backward(g_out, out, h0, c0, w_hh, reverse=reverse, weight=weight)
+    if grads is not None:
+        return grads
     length, n, g4 = proj.shape
     hidden = g4 // 4
     fac, dc_from_h = _gate_factors(out, c0, reverse)

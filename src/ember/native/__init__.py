@@ -2,7 +2,7 @@
 
 A layer norm, a softmax, a select, a max pooling or an optimizer update is several NumPy
 passes over memory; the C kernels of this package (``rows.c``, ``select.c``, ``pool.c``,
-``optim.c``, ``lstm.c``) read and write each array once. They are built by
+``optim.c``, ``lstm.c``, ``conv.c``) read and write each array once. They are built by
 the machine's C compiler the first time a kernel is asked for (``ember.native.build``) and
 cached; eager and compiled code call the same kernels, so both forms keep giving the same
 bits. Without a compiler, or with ``EMBER_NATIVE=0`` in the environment, ``kernel`` returns
@@ -28,8 +28,9 @@ _L = ctypes.c_long
 _D = ctypes.c_double
 _FLOATS = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}
 _WIDTHS = {2: "u16", 4: "u32", 8: "u64"}  # element sizes of the bit-pattern kernels
-# entry point -> (argument types, {key: C name suffix}); all return void. A kernel is asked
-# for by its name and key: a float dtype for the row kernels, an element size for selects.
+# entry point -> (argument types, {key: C name suffix}); all return void but those in
+# _RETURNS_INT (0, or -1 when out of memory). A kernel is asked for by its name and key: a
+# float dtype for the row kernels, an element size for selects.
 SIGNATURES = {
     "layer_norm": ((_P, _P, _P, _P, _L, _L, _D), _FLOATS),
     "layer_norm_grad": ((_P, _P, _P, _P, _P, _P, _L, _L, _D), _FLOATS),
@@ -44,7 +45,11 @@ SIGNATURES = {
     "adam_step": ((_P, _P, _P, _P, _P, _L, *(_D,) * 6), _FLOATS),
     "lstm_step": ((_P, _P, _P, _P, _L, _L, _L), _FLOATS),
     "lstm_step_grad": ((*(_P,) * 7, _L, _L, _L), _FLOATS),
+    "conv2d_direct": ((*(_P,) * 4, *(_L,) * 7), _FLOATS),
+    "conv2d_direct_weight_grad": ((*(_P,) * 3, *(_L,) * 9), _FLOATS),
 }
+
+_RETURNS_INT = frozenset({"conv2d_direct", "conv2d_direct_weight_grad"})
 
 # float32 scalar functions exported over arrays, for accuracy tests
 _ARRAY_FUNCTIONS = ("exp_nonpositive", "sigmoid", "tanh")
@@ -90,14 +95,26 @@ def _load() -> dict:
         for name, (argtypes, suffixes) in SIGNATURES.items():
             for key, suffix in suffixes.items():
                 fn = getattr(handle, f"ember_{name}_{suffix}")
-                fn.argtypes, fn.restype = argtypes, None
+                fn.argtypes = argtypes
+                fn.restype = ctypes.c_int if name in _RETURNS_INT else None
                 kernels[name, key] = fn
         for name in _ARRAY_FUNCTIONS:
             fn = getattr(handle, f"ember_{name}_f32")
             fn.argtypes, fn.restype = (_P, _P, _L), None
             _state[name] = fn
+        lanes = handle.ember_conv2d_direct_lanes
+        lanes.argtypes, lanes.restype = (_L,), _L
+        _state["lanes"] = lanes
     _state["kernels"], _state["why"] = kernels, why
     return kernels
+
+
+def vector_lanes(itemsize: int) -> int:
+    """Elements of ``itemsize`` bytes per SIMD vector in the native kernels (0 without them):
+    the narrowest output row the direct convolution takes."""
+    if kernel("conv2d_direct", np.dtype(np.float32)) is None:
+        return 0
+    return int(_state["lanes"](itemsize))
 
 
 def _array_function(name: str, x: np.ndarray) -> np.ndarray:

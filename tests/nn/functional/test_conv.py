@@ -104,9 +104,43 @@ CASES = [
 ]
 
 
+@pytest.fixture(params=["direct", "im2col"])
+def conv_path(request, monkeypatch):
+    """Run every stride-1 case both ways: by the native direct kernels where they apply (the
+    default for few channels) and by im2col / the wide layout with the direct path off."""
+    from ember.ops import conv
+
+    if request.param == "im2col":
+        monkeypatch.setattr(conv, "DIRECT_MAX_MACS_PER_OUTPUT", [0])
+    return request.param
+
+
 @pytest.mark.parametrize("case, dtype", params(CASES))
-def test_conv(case, dtype):
+def test_conv(case, dtype, conv_path):
     run_case(case, dtype)
+
+
+def test_direct_path_runs_where_it_applies(monkeypatch):
+    """The lenet-like case goes through the direct kernels (when they are built), and the
+    input gradient too once the padding adds little work."""
+    from ember.native import conv as native_conv
+
+    if native_conv.vector_lanes(4) == 0:
+        pytest.skip("no native kernels here")
+    calls = []
+    for name in ("forward", "input_grad", "weight_grad"):
+        original = getattr(native_conv, name)
+        monkeypatch.setattr(
+            native_conv, name, lambda *a, _f=original, _n=name: calls.append(_n) or _f(*a)
+        )
+    x = ember.randn(3, 1, 12, 12, requires_grad=True)
+    w = ember.randn(4, 1, 5, 5, requires_grad=True)
+    F.conv2d(x, w, padding=2).sum().backward()  # 12x12 out of 16x16: fill 0.56
+    assert calls == ["forward", "weight_grad"]
+    calls.clear()
+    x = ember.randn(3, 1, 30, 30, requires_grad=True)
+    F.conv2d(x, w, padding=2).sum().backward()  # 30x30 out of 34x34: fill 0.78
+    assert sorted(set(calls)) == ["forward", "input_grad", "weight_grad"]
 
 
 def test_second_order_matches_torch():
@@ -358,15 +392,27 @@ def test_conv_transpose_errors():
     )
 
 
-@pytest.fixture(params=["threads", "col2im", "threads+col2im", "chunks", "threads+one-gemm"])
+@pytest.fixture(
+    params=[
+        "threads+direct",
+        "threads",
+        "col2im",
+        "threads+col2im",
+        "chunks",
+        "threads+one-gemm",
+    ]
+)
 def kernels(request, monkeypatch):
-    """Force the batch-split (multi-threaded) kernels on whatever the sizes, and/or the
+    """Force the batch-split (multi-threaded) kernels on whatever the sizes (the direct
+    kernels split samples and weight rows), and/or, with the direct kernels off, the
     GEMM + col2im input gradient instead of the row formulation small images get, and/or
     the stride-1 kernels' other paths: several samples per chunk (a short last one), and
     the weight gradient as one GEMM over the batch instead of per-sample products."""
     from ember.native import parallel
     from ember.ops import conv, conv_wide
 
+    if "direct" not in request.param:
+        monkeypatch.setattr(conv, "DIRECT_MAX_MACS_PER_OUTPUT", [0])
     if "threads" in request.param:
         monkeypatch.setattr(parallel, "THREADS", [3])
         monkeypatch.setattr(parallel, "MIN_WORK", [0])

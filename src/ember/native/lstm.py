@@ -10,9 +10,9 @@ the output is (L, 7, N, H) as the op documents.
 >>> import numpy as np
 >>> from ember.native import lstm
 >>> z = np.zeros((1, 1, 4), np.float32)
->>> out = lstm.forward(z, np.zeros((1, 1), np.float32), np.ones((1, 1), np.float32),
-...                    np.zeros((4, 1), np.float32), reverse=False)
->>> out is None or out[0, :, 0, 0].tolist() == [0.25, 0.5, 0.5, 0.5, 0.5, 0.0, 0.5]
+>>> zero = np.zeros((1, 1), np.float32)
+>>> out = lstm.forward(z, zero, zero, np.zeros((4, 1), np.float32), reverse=False)
+>>> out is None or out[0, :, 0, 0].tolist() == [0.0, 0.0, 0.0, 0.5, 0.5, 0.0, 0.5]
 True
 """
 

@@ -14,8 +14,9 @@ from ember.native import conv as native_conv
 
 pytestmark = pytest.mark.skipif(build.compiler() is None, reason="no C compiler on this machine")
 
-# (n, c, h, w, o, k): LeNet-5's two layers, rows of 8, 11, 12, 17, 24, 30 columns, 1 to 9
-# output channels (every tile height), kernels 1 to 7
+# (n, c, h, w, o, k): LeNet-5's two layers, rows of 8, 10, 11, 12, 17, 24, 30 columns, 1 to
+# 9 output channels (every tile height), kernels 1 to 7 (3, 5 and 7 take the kernel-row
+# weight tiles, 1 and 4 the per-tap ones)
 SHAPES = [
     (4, 1, 28, 28, 6, 5),
     (4, 6, 12, 12, 16, 5),
@@ -25,6 +26,7 @@ SHAPES = [
     (1, 1, 12, 12, 1, 5),
     (2, 3, 30, 36, 2, 7),
     (3, 2, 5, 14, 3, 3),
+    (2, 2, 9, 13, 6, 4),
 ]
 EPS = {np.float32: 4e-6, np.float64: 1e-13}
 

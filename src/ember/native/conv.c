@@ -148,6 +148,36 @@ DEFINE_VECTOR_HELPERS(double, f64)
             for (int v = 0; v < NV; v++) sums[ob * NV_MAX + v] = acc[ob][v];                \
     }
 
+/* The weight gradient of a whole kernel row at once for kernels 3, 5 or 7 wide: OB output
+ * channels x KW taps of accumulators, so that each position's gradient vectors are loaded
+ * once for all KW taps (the tap tile above loads them once per tap). sums points at the
+ * row's tap kx = 0 block of the first channel; tap kx's is TAP vectors further. */
+#define DEFINE_WEIGHT_ROW_TILE(T, S, OB, KW)                                               \
+    static void wrow_##S##_##OB##_##KW(const T *x, const T *g, v_##S *sums, long plane,    \
+                                       long np, const long *px, const long *po,             \
+                                       const m_##S *mask) {                                 \
+        enum { TAP = OB_MAX * NV_MAX };                                                     \
+        v_##S acc[OB][KW];                                                                  \
+        for (int ob = 0; ob < OB; ob++)                                                     \
+            for (int kx = 0; kx < KW; kx++) acc[ob][kx] = sums[kx * TAP + ob * NV_MAX];     \
+        for (long p = 0; p < np; p++) {                                                     \
+            m_##S m = mask[p];                                                              \
+            v_##S xv[KW];                                                                   \
+            for (int kx = 0; kx < KW; kx++)                                                 \
+                xv[kx] = (v_##S)((m_##S)load_##S(x + px[p] + kx) & m);                     \
+            for (int ob = 0; ob < OB; ob++) {                                               \
+                v_##S gv = (v_##S)((m_##S)load_##S(g + ob * plane + po[p]) & m);           \
+                for (int kx = 0; kx < KW; kx++)                                             \
+                    acc[ob][kx] = VFMA_##S(gv, xv[kx], acc[ob][kx]);                        \
+            }                                                                               \
+        }                                                                                   \
+        for (int ob = 0; ob < OB; ob++)                                                     \
+            for (int kx = 0; kx < KW; kx++) sums[kx * TAP + ob * NV_MAX] = acc[ob][kx];     \
+    }
+
+/* channels per row tile by kernel width: at most 12 accumulators (0: no row tile) */
+static const int WROW_CHANNELS[8] = {[3] = 4, [5] = 2, [7] = 1};
+
 #define DEFINE_TILES(T, S, OB)                                                             \
     DEFINE_FORWARD_TILE(T, S, OB, 1)                                                       \
     DEFINE_FORWARD_TILE(T, S, OB, 2)                                                       \
@@ -160,6 +190,13 @@ DEFINE_VECTOR_HELPERS(double, f64)
     DEFINE_TILES(T, S, 2)                                                                  \
     DEFINE_TILES(T, S, 3)                                                                  \
     DEFINE_TILES(T, S, 4)                                                                  \
+    DEFINE_WEIGHT_ROW_TILE(T, S, 1, 3)                                                     \
+    DEFINE_WEIGHT_ROW_TILE(T, S, 2, 3)                                                     \
+    DEFINE_WEIGHT_ROW_TILE(T, S, 3, 3)                                                     \
+    DEFINE_WEIGHT_ROW_TILE(T, S, 4, 3)                                                     \
+    DEFINE_WEIGHT_ROW_TILE(T, S, 1, 5)                                                     \
+    DEFINE_WEIGHT_ROW_TILE(T, S, 2, 5)                                                     \
+    DEFINE_WEIGHT_ROW_TILE(T, S, 1, 7)                                                     \
     typedef void (*fwd_tile_##S)(const T *, const T *, const T *, T *, long, long, long,   \
                                  long, long, long, const long *, const long *);            \
     typedef void (*wgt_tile_##S)(const T *, const T *, v_##S *, long, long, const long *,  \
@@ -171,6 +208,11 @@ DEFINE_VECTOR_HELPERS(double, f64)
         {fwd_##S##_4_1, fwd_##S##_4_2, fwd_##S##_4_3}};                                    \
     static const wgt_tile_##S WGT_##S[OB_MAX] = {wgt_##S##_1_3, wgt_##S##_2_3,             \
                                                  wgt_##S##_3_3, wgt_##S##_4_3};            \
+    /* row tiles by kernel width (3, 5, 7) and channel count */                            \
+    static const wgt_tile_##S WROW_##S[8][OB_MAX] = {                                      \
+        [3] = {wrow_##S##_1_3, wrow_##S##_2_3, wrow_##S##_3_3, wrow_##S##_4_3},            \
+        [5] = {wrow_##S##_1_5, wrow_##S##_2_5},                                            \
+        [7] = {wrow_##S##_1_7}};                                                           \
                                                                                             \
     /* out = b + the cross-correlation of x with w, for samples [0, n); returns -1 when     \
      * out of memory for the positions (nothing written) */                                 \
@@ -242,9 +284,16 @@ DEFINE_VECTOR_HELPERS(double, f64)
                 long ob = o - oc < OB_MAX ? o - oc : OB_MAX;                                \
                 const T *xr = x + ((s * c + ci) * hp + ky) * wp;                            \
                 const T *gr = g + (s * o + oc) * plane;                                     \
-                for (long kx = 0; kx < kw; kx++)                                            \
-                    WGT_##S[ob - 1](xr + kx, gr, sums + ((r - r0) * kw + kx) * TAP, plane,  \
-                                    np, px, po, mask);                                      \
+                v_##S *row = sums + (r - r0) * kw * TAP;                                    \
+                int per = kw < 8 ? WROW_CHANNELS[kw] : 0;                                   \
+                if (per) /* the whole kernel row, per channels at a time */                 \
+                    for (long q = 0; q < ob; q += per)                                      \
+                        WROW_##S[kw][(ob - q < per ? ob - q : per) - 1](                    \
+                            xr, gr + q * plane, row + q * NV_MAX, plane, np, px, po, mask); \
+                else                                                                        \
+                    for (long kx = 0; kx < kw; kx++)                                        \
+                        WGT_##S[ob - 1](xr + kx, gr, row + kx * TAP, plane, np, px, po,     \
+                                        mask);                                              \
             }                                                                               \
         }                                                                                   \
         for (long r = r0; r < r1; r++) {                                                    \

@@ -6,7 +6,10 @@ ember and PyTorch run alternately and the minimum over the runs is kept, which f
 other processes' noise. Two settings: both on 2 threads (wall time), and both on 1 thread
 (CPU time: the work done, independent of how the threads are scheduled).
 
-    .venv/bin/python bench/conv_micro.py [--runs 60]
+    .venv/bin/python bench/conv_micro.py [--runs 60] [--no-direct]
+
+``--no-direct`` turns off the direct C convolution (``ember.native.conv``), so that its
+im2col + GEMM alternative can be compared.
 """
 
 from __future__ import annotations
@@ -109,8 +112,14 @@ def measure(threads, runs):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=60)
+    ap.add_argument("--no-direct", action="store_true", help="im2col + GEMM convolutions")
     args = ap.parse_args()
+    if args.no_direct:
+        from ember.ops import conv
+
+        conv.DIRECT_MAX_MACS_PER_OUTPUT[0] = 0
     print(f"machine: {machine()}; BLAS: {blas_info()}")
+    print(f"ember convolutions: {'im2col + GEMM' if args.no_direct else 'direct where they pay'}")
     print("| benchmark | threads | ember | PyTorch | ember/PyTorch |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for threads, what in ((2, "wall"), (1, "CPU")):

@@ -142,7 +142,7 @@ def _total_weight(t, ignored, weight, picked_w):
 
 def _reduced(out, total, reduction):
     acc = np.float32 if out.dtype == _F16 else out.dtype  # float16 sums in float32
-    s = np.sum(out, dtype=acc)
+    s = out.sum(dtype=acc)  # the method: 2.5 us less than np.sum here, the same loop
     if reduction == "mean":
         s = s / total if total else np.nan  # 0/0 is nan, silently, as in PyTorch
     return np.asarray(s, out.dtype)

@@ -93,7 +93,7 @@ def _check_classes(name: str, input, target, ignore_index: int) -> None:
     t = target._data
     n = input.shape[1]
     # one pass: seen as uint64, negative indices are huge, so max >= n flags both ends
-    if t.size and np.max(t.view(np.uint64)) >= n:
+    if t.size and t.view(np.uint64).max() >= n:
         bad = t[((t < 0) | (t >= n)) & (t != ignore_index)]
         if bad.size:
             raise EmberIndexError(

@@ -126,19 +126,33 @@ def _matmul(node, target, args, out):
     return [f"{target} = _matmul({args[0]}, {args[1]}{tail})"]
 
 
-def _linear_2d(node) -> bool:
+def _linear_out(node) -> bool:
+    """A float linear whose input's leading dims flatten to a static GEMM height (2-D, or
+    N-D of static shape as in a Transformer's (batch, seq, features))."""
     x, w = node.inputs[:2]
     b = node.inputs[2:]
-    ok = _float_same(node) and x.ndim == 2 and w.ndim == 2
+    ok = _float_same(node) and x.ndim >= 2 and w.ndim == 2
+    ok = ok and (x.ndim == 2 or _ints(tuple(x.shape)))
     return ok and all(isinstance(v, Value) and v.shape == (w.shape[0],) for v in b)
 
 
-@emits("linear", writes_out=_linear_2d)
+@emits("linear", writes_out=_linear_out)
 def _linear(node, target, args, out):
-    if not _linear_2d(node):
+    """The forward's GEMM over the flattened leading dims, then the bias added in place:
+    into the planned buffer, which spares a fresh (page-faulting) output per call."""
+    if not _linear_out(node):
         return None
-    tail = f", out={out}" if out else ""
-    lines = [f"{target} = _matmul({args[0]}, {args[1]}.T{tail})"]
+    x, w = node.inputs[:2]
+    if x.ndim == 2:
+        tail = f", out={out}" if out else ""
+        lines = [f"{target} = _matmul({args[0]}, {args[1]}.T{tail})"]
+    else:
+        m, k, n = math.prod(x.shape[:-1]), x.shape[-1], w.shape[0]
+        shape = tuple(x.shape[:-1]) + (n,)
+        tail = f", out={out}.reshape({m}, {n})" if out else ""
+        lines = [
+            f"{target} = _matmul({args[0]}.reshape({m}, {k}), {args[1]}.T{tail}).reshape({shape!r})"
+        ]
     if len(args) > 2:
         lines.append(f"_add({target}, {args[2]}, out={target})")
     return lines

@@ -1,4 +1,5 @@
-"""Convolution primitives: im2col + one GEMM per convolution, NCHW layout.
+"""Convolution primitives: im2col + one GEMM per convolution, NCHW layout; direct C kernels
+for stride-1 layers with few channels (``ember.native.conv``, see ``_direct``).
 
 Three primitives close over each other's VJPs, so gradients of any order exist:
 
@@ -288,13 +289,16 @@ def conv2d(x, w, *b, stride, padding, dilation, groups):
     x, w, *b = _to32(x, w, *b)
     n, c = x.shape[:2]
     o, _, kh, kw = w.shape
-    direct = _direct(c, kh, kw, o, ow, stride, dilation, groups, x.dtype)
-    if _is_pointwise((kh, kw), stride, padding, groups):
+    pointwise = _is_pointwise((kh, kw), stride, padding, groups)  # one GEMM: BLAS wins
+    out = None
+    if not pointwise and _direct(c, kh, kw, o, ow, stride, dilation, groups, x.dtype):
+        xp = _padded_for(x, oh, ow, kh, kw, stride, padding[0], padding[2], dilation)
+        out = native_conv.forward(xp, w, b[0] if b else None)  # None: not built after all
+    if out is not None:
+        pass
+    elif pointwise:
         res = np.matmul(w.reshape(o, c), x.reshape(n, c, oh * ow)).reshape(n, o, oh, ow)
         out = res if not b else np.add(res, b[0][:, None, None], out=res)
-    elif direct:
-        xp = _padded_for(x, oh, ow, kh, kw, stride, padding[0], padding[2], dilation)
-        out = native_conv.forward(xp, w, b[0] if b else None)
     elif conv_wide.applies(stride, groups):
         xp = _padded_for(x, oh, ow, kh, kw, stride, padding[0], padding[2], dilation)
         out = conv_wide.forward(xp, w, b[0] if b else None, oh, ow, dilation)
@@ -372,9 +376,9 @@ def conv2d_input_grad(g, w, *, size, stride, padding, dilation, groups):
     direct = _direct(c, kh, kw, o, ow + kw - 1, stride, dilation, groups, g.dtype)
     if direct and fill >= DIRECT_MIN_INPUT_GRAD_FILL:
         hb, wb = _need(oh, kh, 1, 1), _need(ow, kw, 1, 1)  # the padded input's extent
-        gx = native_conv.input_grad(g, w, hb, wb)
-        res = _crop(gx, size, padding)
-        return res if res.dtype == dt else res.astype(dt)
+        if (gx := native_conv.input_grad(g, w, hb, wb)) is not None:
+            res = _crop(gx, size, padding)
+            return res if res.dtype == dt else res.astype(dt)
     wb = max(_need(ow, kw, stride[1], dilation[1]), padding[1] + size[1])
     if groups == 1 and _rows_pay(o, w.shape[1], kw, ow, wb, kh):
         res = _input_grad_rows(g, w, size, stride, padding, dilation)
@@ -431,9 +435,8 @@ def conv2d_weight_grad(x, g, *, kernel, stride, padding, dilation, groups):
     direct = _direct(x.shape[1], kh, kw, o, ow, stride, dilation, groups, x.dtype)
     if direct or conv_wide.applies(stride, groups):
         xp = _padded_for(x, oh, ow, kh, kw, stride, padding[0], padding[1], dilation)
-        if direct:
-            res = native_conv.weight_grad(xp, g, kh, kw)
-        else:
+        res = native_conv.weight_grad(xp, g, kh, kw) if direct else None
+        if res is None:
             res = conv_wide.weight_grad(xp, g, (kh, kw), dilation)
         return res if res.dtype == dt else res.astype(dt)
     cols = im2col(x, kh, kw, oh, ow, stride, padding[0], padding[1], dilation, groups)

@@ -97,7 +97,8 @@ def test_backward_matches_the_numpy_loops(dtype, reverse, gradient, weight):
         g[:, :2] = rng.standard_normal(g[:, :2].shape)
     else:
         g[:, 1] = rng.standard_normal(g[:, 1].shape)
-    got = native_lstm.backward(g, out, h0, c0, w, reverse=reverse, weight=weight)
+    assert len(native_lstm.backward(g, out, c0, w, reverse=reverse)) == 3  # the C path ran
+    got = ops_lstm._backward(g, out, proj, h0, c0, w, reverse, weight)
     want = _numpy(ops_lstm._backward, g, out, proj, h0, c0, w, reverse, weight)
     assert len(got) == 4 and (got[3] is None) == (not weight)
     for a, b in zip(got, want):
@@ -113,12 +114,12 @@ def test_threaded_rows_give_the_serial_bits(monkeypatch):
     g = rng.standard_normal((proj.shape[0], 7) + h0.shape).astype(np.float32)
     g[:, 2:] = 0
     serial = native_lstm.forward(proj, h0, c0, w, reverse=False)
-    serial_grads = native_lstm.backward(g, serial, h0, c0, w, reverse=False, weight=True)
+    serial_grads = native_lstm.backward(g, serial, c0, w, reverse=False)
     monkeypatch.setattr(parallel, "MIN_WORK", [0])
     monkeypatch.setattr(parallel, "THREADS", [3])
     threaded = native_lstm.forward(proj, h0, c0, w, reverse=False)
     np.testing.assert_array_equal(threaded, serial)
-    grads = native_lstm.backward(g, threaded, h0, c0, w, reverse=False, weight=True)
+    grads = native_lstm.backward(g, threaded, c0, w, reverse=False)
     for a, b in zip(grads, serial_grads):
         np.testing.assert_array_equal(a, b)
 

@@ -64,11 +64,12 @@ def forward(proj, h0, c0, w_hh, *, reverse):
     return out
 
 
-def backward(g_out, out, h0, c0, w_hh, *, reverse, weight):
-    """(d_proj, dh0, dc0, d_w_hh or None) for the output gradient ``g_out`` of slots 0 and 1
-    (h and c); None when the kernel does not apply."""
+def backward(g_out, out, c0, w_hh, *, reverse):
+    """(d_proj, dh0, dc0) for the output gradient ``g_out`` of slots 0 and 1 (h and c), or
+    None when the kernel does not apply. The recurrent weight's gradient, one GEMM over
+    all steps, is the caller's (``ember.ops.lstm``, for this path and its NumPy one)."""
     fn = kernel("lstm_step_grad", out.dtype)
-    if fn is None or not (g_out.dtype == out.dtype == h0.dtype == c0.dtype == w_hh.dtype):
+    if fn is None or not (g_out.dtype == out.dtype == c0.dtype == w_hh.dtype):
         return None
     g_out, out, c0 = (np.ascontiguousarray(a) for a in (g_out, out, c0))
     length, _, n, hidden = out.shape
@@ -101,10 +102,4 @@ def backward(g_out, out, h0, c0, w_hh, *, reverse, weight):
         )
         _rows(fn, n, n * g4, offsets, hidden, n * hidden)
         np.matmul(d_proj[t], w_hh, out=dh)
-    d_w = None
-    if weight:
-        h_prev = np.empty((length, n, hidden), out.dtype)
-        for k, t in enumerate(order):
-            h_prev[t] = h0 if k == 0 else out[order[k - 1], 0]
-        d_w = np.matmul(d_proj.reshape(-1, g4).T, h_prev.reshape(-1, hidden))
-    return d_proj, dh, dc, d_w
+    return d_proj, dh, dc

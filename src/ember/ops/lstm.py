@@ -231,21 +231,31 @@ def _backward(g_out, out, proj, h0, c0, w_hh, reverse, weight):
     if proj.dtype == np.float16:  # float32 inside, as the forward
         grads = _backward(*_to32(g_out, out, proj, h0, c0, w_hh), reverse, weight)
         return tuple(None if a is None else a.astype(np.float16) for a in grads)
-    grads = native_lstm.backward(g_out, out, h0, c0, w_hh, reverse=reverse, weight=weight)
-    if grads is not None:
-        return grads
-    length, n, g4 = proj.shape
-    hidden = g4 // 4
+    grads = native_lstm.backward(g_out, out, c0, w_hh, reverse=reverse)
+    if grads is None:
+        grads = _recurrence_grads(g_out, out, c0, w_hh, reverse)
+    d_proj, dh, dc = grads
+    d_w = None
+    if weight:  # one GEMM over all steps, against the state each step started from
+        g4, hidden = w_hh.shape
+        h_prev = _previous(out[:, 0], h0, reverse)
+        d_w = np.matmul(d_proj.reshape(-1, g4).T, h_prev.reshape(-1, hidden))
+    return d_proj, dh, dc, d_w
+
+
+def _recurrence_grads(g_out, out, c0, w_hh, reverse):
+    """(d_proj, dh0, dc0) by NumPy loops: the fallback of ``ember.native.lstm.backward``."""
+    length, _, n, hidden = out.shape
     fac, dc_from_h = _gate_factors(out, c0, reverse)
     forget = out[:, 4]
     g_h, g_c = g_out[:, 0], g_out[:, 1]
     # steps whose h or c gets no gradient from outside skip the add (a classifier reads
     # only the last h)
     live_h, live_c = (a.reshape(length, -1).any(axis=1).tolist() for a in (g_h, g_c))
-    d_proj = np.empty(proj.shape, proj.dtype)
-    dh = np.zeros((n, hidden), proj.dtype)
-    dc = np.zeros((n, hidden), proj.dtype)
-    tmp = np.empty((n, hidden), proj.dtype)
+    d_proj = np.empty((length, n, 4 * hidden), out.dtype)
+    dh = np.zeros((n, hidden), out.dtype)
+    dc = np.zeros((n, hidden), out.dtype)
+    tmp = np.empty((n, hidden), out.dtype)
     for t in reversed(_order(length, reverse)):
         if live_h[t]:
             dh += g_h[t]
@@ -258,11 +268,7 @@ def _backward(g_out, out, proj, h0, c0, w_hh, reverse, weight):
         np.multiply(dh, fac[t, 3], out=dg[3])
         dc *= forget[t]
         np.matmul(d_proj[t], w_hh, out=dh)
-    d_w = None
-    if weight:
-        h_prev = _previous(out[:, 0], h0, reverse)
-        d_w = np.matmul(d_proj.reshape(-1, g4).T, h_prev.reshape(-1, hidden))
-    return d_proj, dh, dc, d_w
+    return d_proj, dh, dc
 
 
 def reference(proj, h0, c0, w_hh, reverse):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ember.native import kernel, parallel, vector_lanes
+from ember.native import address, kernel, parallel, vector_lanes
 
 
 def _fn(name, *arrays):
@@ -50,8 +50,8 @@ def forward(x, w, b):
     n, c, hp, wp = x.shape
     o, _, kh, kw = w.shape
     out = np.empty((n, o, hp - kh + 1, wp - kw + 1), x.dtype)
-    px, pw, po = x.ctypes.data, w.ctypes.data, out.ctypes.data
-    pb = None if b is None else b.ctypes.data
+    px, pw, po = address(x), address(w), address(out)
+    pb = None if b is None else address(b)
     x_sample, out_sample = x[0].nbytes, out[0].nbytes
 
     def part(a, e):
@@ -88,7 +88,7 @@ def weight_grad(x, g, kh, kw):
     n, c, hp, wp = x.shape
     o = g.shape[1]
     gw = np.empty((o, c, kh, kw), x.dtype)
-    px, pg, pw = x.ctypes.data, g.ctypes.data, gw.ctypes.data
+    px, pg, pw = address(x), address(g), address(gw)
     rows = -(-o // OB_MAX) * c * kh  # (output channel block, input channel, kernel row)
 
     def part(a, e):

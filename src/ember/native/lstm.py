@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ember.native import kernel, parallel
+from ember.native import address, kernel, parallel
 
 SLOTS = 7  # h, c, tanh(c), i, f, g, o
 
@@ -53,8 +53,8 @@ def forward(proj, h0, c0, w_hh, *, reverse):
     w_t = w_hh.T
     # addresses computed once: each ``.ctypes`` costs microseconds, 64 of them a step
     row, prow, block = hidden * item, g4 * item, SLOTS * n * hidden * item
-    p_mm, p_proj, p_out = mm.ctypes.data, proj.ctypes.data, out.ctypes.data
-    h, p_c = h0, c0.ctypes.data
+    p_mm, p_proj, p_out = address(mm), address(proj), address(out)
+    h, p_c = h0, address(c0)
     for t in _order(length, reverse):
         np.matmul(h, w_t, out=mm)
         p_step = p_out + t * block
@@ -82,10 +82,10 @@ def backward(g_out, out, c0, w_hh, *, reverse):
     dh = np.zeros((n, hidden), out.dtype)
     dc = np.zeros((n, hidden), out.dtype)
     row, prow, block = hidden * item, g4 * item, SLOTS * n * hidden * item
-    p_out, p_g, p_dproj = out.ctypes.data, g_out.ctypes.data, d_proj.ctypes.data
-    p_dh, p_dc, p_c0 = dh.ctypes.data, dc.ctypes.data, c0.ctypes.data
+    p_out, p_g, p_dproj = address(out), address(g_out), address(d_proj)
+    p_dh, p_dc, p_c0 = address(dh), address(dc), address(c0)
     zero = np.zeros((n, hidden), out.dtype)
-    p_zero = zero.ctypes.data
+    p_zero = address(zero)
     order = list(_order(length, reverse))
     for k in range(length - 1, -1, -1):
         t = order[k]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ember.native import kernel, parallel
+from ember.native import address, kernel, parallel
 
 # flags of ember_sgd_step (optim.c)
 _MOMENTUM, _FIRST, _DAMPENING, _NESTEROV = 1, 2, 4, 8
@@ -41,7 +41,7 @@ def _fits(p, *arrays) -> bool:
 def _run(fn, arrays, n, *args) -> None:
     """``fn(*pointers, count, *args)`` over a split of the ``n`` elements."""
     item = arrays[0].itemsize
-    ptrs = [None if a is None else a.ctypes.data for a in arrays]
+    ptrs = [None if a is None else address(a) for a in arrays]
 
     def part(a, b):
         fn(*(None if q is None else q + a * item for q in ptrs), b - a, *args)

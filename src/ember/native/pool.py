@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ember.native import kernel, parallel
+from ember.native import address, kernel, parallel
 
 
 def _planes(x):
@@ -34,7 +34,7 @@ def max_pool_2x2(x, kernel_hw):
     planes, h, w = _planes(x)
     oh, ow = h // 2, w // 2
     m = np.empty(x.shape[:2] + (oh, ow), x.dtype)
-    px, pm, item = x.ctypes.data, m.ctypes.data, x.itemsize
+    px, pm, item = address(x), address(m), x.itemsize
 
     def part(a, b):
         fn(px + a * h * w * item, pm + a * oh * ow * item, b - a, h, w, oh, ow)
@@ -55,7 +55,7 @@ def max_pool_2x2_grad(g, x, m, kernel_hw):
     planes, h, w = _planes(x)
     oh, ow = m.shape[2:]
     gx = np.empty_like(x)
-    pg, px, pm, pgx, item = g.ctypes.data, x.ctypes.data, m.ctypes.data, gx.ctypes.data, x.itemsize
+    pg, px, pm, pgx, item = address(g), address(x), address(m), address(gx), x.itemsize
 
     def part(a, b):
         o, i = a * oh * ow * item, a * h * w * item

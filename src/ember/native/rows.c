@@ -1,5 +1,6 @@
 /* Row kernels of ember's native layer: layer norm (forward and backward) and softmax over
- * the last axis of a contiguous (rows, n) array, in float32 and float64.
+ * the last axis of a contiguous (rows, n) array, and the softmax cross entropy of class-index
+ * targets, in float32 and float64.
  *
  * NumPy needs one pass over memory per operation (a layer norm forward is four, its
  * backward eight); these kernels keep each row in L1 and touch memory once per array read
@@ -9,6 +10,9 @@
  * Built and loaded by ember/native/build.py; ember/native/__init__.py declares every entry
  * point's ctypes signature.
  */
+#include <stdint.h>
+#include <stdlib.h>
+
 #include "fastmath.h"
 
 #define LANES 16

@@ -1,5 +1,6 @@
 """NumPy-facing wrappers of the row kernels in ``rows.c``: layer norm and softmax over the
-last axis of contiguous float32/float64 arrays.
+last axis of contiguous float32/float64 arrays, and the softmax cross entropy of (N, C) logits
+against class indices.
 
 Each wrapper returns None when its kernel does not apply (native kernels off or not built,
 another dtype, a layout that is not contiguous rows): the caller then runs its NumPy code.
@@ -18,9 +19,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ember.native import kernel, parallel
+from ember.native import address, kernel, parallel
 
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_INT64 = np.dtype(np.int64)
 
 
 def _rows(a) -> bool:
@@ -28,7 +30,7 @@ def _rows(a) -> bool:
 
 
 def _ptr(a):
-    return None if a is None else a.ctypes.data
+    return None if a is None else address(a)
 
 
 def _same(dtype, *arrays) -> bool:
@@ -44,7 +46,7 @@ def layer_norm(x, w, b, eps):
     rows = x.size // n
     y = np.empty_like(x)
     pw, pb, eps = _ptr(w), _ptr(b), float(eps)
-    px, py, item = x.ctypes.data, y.ctypes.data, x.itemsize * n
+    px, py, item = address(x), address(y), x.itemsize * n
 
     def part(a, c):
         fn(px + a * item, pw, pb, py + a * item, c - a, n, eps)
@@ -65,7 +67,7 @@ def layer_norm_grad(g, x, w, eps, want_w, want_b, gx=None):
     rows = x.size // n
     gx = np.empty_like(x) if gx is None else gx
     sums = {}
-    pg, px, pgx, pw, item = g.ctypes.data, x.ctypes.data, gx.ctypes.data, _ptr(w), x.itemsize
+    pg, px, pgx, pw, item = address(g), address(x), address(gx), _ptr(w), x.itemsize
     eps = float(eps)
 
     def part(a, c):
@@ -99,7 +101,7 @@ def _map_rows(name, x):
         return None
     n = x.shape[-1]
     y = np.empty_like(x)
-    px, py, item = x.ctypes.data, y.ctypes.data, x.itemsize * n
+    px, py, item = address(x), address(y), x.itemsize * n
     parallel.run(lambda a, c: fn(px + a * item, py + a * item, c - a, n), x.size // n, 4 * x.size)
     return y
 
@@ -111,10 +113,77 @@ def softmax_grad(g, y):
         return None
     n = y.shape[-1]
     gx = np.empty_like(y)
-    pg, py, pgx, item = g.ctypes.data, y.ctypes.data, gx.ctypes.data, y.itemsize * n
+    pg, py, pgx, item = address(g), address(y), address(gx), y.itemsize * n
 
     def part(a, c):
         fn(pg + a * item, py + a * item, pgx + a * item, c - a, n)
 
     parallel.run(part, y.size // n, y.size)
+    return gx
+
+
+def _class_rows(x, target) -> bool:
+    """(N, C) contiguous logits and a contiguous int64 (N,) target."""
+    return (
+        x.ndim == 2
+        and _rows(x)
+        and target.dtype == _INT64
+        and target.shape == x.shape[:1]
+        and target.flags.c_contiguous
+    )
+
+
+def _ignore(ignore_index) -> int:
+    # targets are valid classes or ignore_index: an ignore_index beyond int64 matches none of
+    # them, and neither does -1 then
+    i = int(ignore_index)
+    return i if -(1 << 63) <= i < 1 << 63 else -1
+
+
+def cross_entropy(x, target, ignore_index: int):
+    """(per-row losses, the number of rows whose target is not ``ignore_index``) of logits
+    ``x`` (N, C) against int64 class indices, or None. The losses are the negated
+    ``log_softmax`` at each target, bit for bit; the targets must be valid classes or
+    ``ignore_index`` (the caller checks)."""
+    fn = kernel("cross_entropy", x.dtype)
+    if fn is None or not _class_rows(x, target):
+        return None
+    rows, n = x.shape
+    loss = np.empty(rows, x.dtype)
+    px, pt, pl, item = address(x), address(target), address(loss), x.itemsize
+    ignore = _ignore(ignore_index)
+    if 4 * x.size < parallel.MIN_WORK[0]:  # a classifier's batch: no thread hand-off
+        kept = fn(px, pt, pl, rows, n, ignore)
+    else:
+        parts = {}
+
+        def part(a, c):
+            parts[a] = fn(px + a * n * item, pt + a * 8, pl + a * item, c - a, n, ignore)
+
+        parallel.run(part, rows, 4 * x.size)
+        kept = -1 if min(parts.values()) < 0 else sum(parts.values())
+    return None if kept < 0 else (loss, kept)  # (out of memory: the NumPy path reports it)
+
+
+def cross_entropy_grad(x, target, scale, ignore_index: int):
+    """``(softmax(x) - onehot(target)) * scale`` per row (``scale``: one value, or one per
+    row), 0 in rows whose target is ``ignore_index``: the gradient of ``cross_entropy``'s
+    losses weighted by ``scale``. None when the kernel does not apply."""
+    fn = kernel("cross_entropy_grad", x.dtype)
+    if fn is None or not _class_rows(x, target):
+        return None
+    rows, n = x.shape
+    scale = np.ascontiguousarray(scale, x.dtype)
+    if scale.size not in (1, rows):
+        return None
+    step = 0 if scale.size == 1 and rows != 1 else 1
+    gx = np.empty_like(x)
+    px, pt, ps, pg = address(x), address(target), address(scale), address(gx)
+    item, ignore = x.itemsize, _ignore(ignore_index)
+
+    def part(a, c):
+        off = a * n * item
+        fn(px + off, pt + a * 8, ps + a * step * item, step, pg + off, c - a, n, ignore)
+
+    parallel.run(part, rows, 4 * x.size)
     return gx

@@ -152,6 +152,47 @@ void FN(ember_softmax_grad_)(const T *restrict g, const T *restrict y, T *restri
     }
 }
 
+/* Cross entropy of each row of logits x against its class index: loss[r] =
+ * log(sum(exp(x - max))) - (x[t] - max), the negated log_softmax at t with the same bits as
+ * ember_log_softmax_ gives it, or 0 where t[r] == ignore. Targets are valid indices or ignore
+ * (checked by the caller). Returns the number of rows not ignored, or -1 when out of memory. */
+long FN(ember_cross_entropy_)(const T *x, const int64_t *t, T *loss, long rows, long n,
+                              int64_t ignore) {
+    T *e = malloc((size_t)(n > 0 ? n : 1) * sizeof(T));
+    if (e == NULL) return -1;
+    long kept = 0;
+    for (long r = 0; r < rows; r++) {
+        if (t[r] == ignore) {
+            loss[r] = 0;
+            continue;
+        }
+        const T *xr = x + r * n;
+        T m = FN(exp_shifted_)(xr, e, n);
+        loss[r] = LOG(FN(sum_)(e, n)) - (xr[t[r]] - m);
+        kept++;
+    }
+    free(e);
+    return kept;
+}
+
+/* Its gradient: gx[r] = (softmax(x[r]) - onehot(t[r])) * scale[r * scale_step], and 0 for
+ * ignored rows (scale_step 0: one scale for every row, a reduced loss). */
+void FN(ember_cross_entropy_grad_)(const T *x, const int64_t *t, const T *scale, long scale_step,
+                                   T *gx, long rows, long n, int64_t ignore) {
+    for (long r = 0; r < rows; r++) {
+        T *gr = gx + r * n;
+        if (t[r] == ignore) {
+            for (long j = 0; j < n; j++) gr[j] = 0;
+            continue;
+        }
+        T s = scale[r * scale_step];
+        FN(exp_shifted_)(x + r * n, gr, n);
+        T k = s / FN(sum_)(gr, n);
+        for (long j = 0; j < n; j++) gr[j] *= k;
+        gr[t[r]] -= s;
+    }
+}
+
 #undef FN
 #undef CAT
 #undef CAT_

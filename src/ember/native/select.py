@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ember.native import kernel
+from ember.native import address, kernel
 
 _BOOL = np.dtype(bool)
 
@@ -46,7 +46,7 @@ def select(cond, a, b, out=None):
         return None
     if (out := _out(out, a)) is None:
         return None
-    fn(cond.ctypes.data, a.ctypes.data, b.ctypes.data, out.ctypes.data, a.size)
+    fn(address(cond), address(a), address(b), address(out), a.size)
     return out
 
 
@@ -56,5 +56,5 @@ def select_zero(cond, v, keep, out=None):
         return None
     if (out := _out(out, v)) is None:
         return None
-    fn(cond.ctypes.data, v.ctypes.data, out.ctypes.data, v.size, int(bool(keep)))
+    fn(address(cond), address(v), address(out), v.size, int(bool(keep)))
     return out

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as TF
 
 import ember
+import ember.native
 import ember.nn.functional as F
 from ember.errors import EmberValueError
 from ember.testing.optest import OpCase, params, run_case
@@ -169,6 +170,64 @@ def test_cross_entropy_double_backward_matches_torch():
     )
     (he,) = ember.autograd.grad((ge * ge).sum(), ex)
     (ht,) = torch.autograd.grad((gt * gt).sum(), tx)
+    np.testing.assert_allclose(he.numpy(), ht.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def _torch_ce_and_grad(x, t, **kw):
+    tx = torch.tensor(x, requires_grad=True)
+    loss = TF.cross_entropy(tx, torch.tensor(t), **kw)
+    loss.backward(torch.ones_like(loss))
+    return loss.detach().numpy(), tx.grad.numpy()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_classifier_loss_is_one_fused_node_with_the_composites_values(dtype, reduction):
+    # (N, C) logits, class indices, no weight or smoothing: one softmax_cross_entropy node
+    rng = np.random.default_rng(3)
+    x, t = (rng.standard_normal((9, 6)) * 4).astype(dtype), rng.integers(0, 6, 9)
+    t[2] = -100
+    ex = ember.tensor(x, requires_grad=True)
+    loss = F.cross_entropy(ex, ember.tensor(t), reduction=reduction)
+    assert loss.grad_fn.op.name == "softmax_cross_entropy"
+    composite = F.nll_loss(F.log_softmax(ember.tensor(x), 1), ember.tensor(t), reduction=reduction)
+    np.testing.assert_array_equal(loss.detach().numpy(), composite.numpy())
+    loss.backward(ember.ones_like(loss))
+    want_loss, want_grad = _torch_ce_and_grad(x, t, reduction=reduction)
+    tol = 1e-6 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(loss.detach().numpy(), want_loss, rtol=tol, atol=tol)
+    np.testing.assert_allclose(ex.grad.numpy(), want_grad, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("ignore_index", [-100, 1])
+def test_fused_cross_entropy_without_native_kernels_matches_torch(dtype, reduction, ignore_index):
+    rng = np.random.default_rng(4)
+    x, t = (rng.standard_normal((7, 5)) * 3).astype(dtype), rng.integers(0, 5, 7)
+    kw = dict(reduction=reduction, ignore_index=ignore_index)
+    with ember.native.use(False):
+        ex = ember.tensor(x, requires_grad=True)
+        loss = F.cross_entropy(ex, ember.tensor(t), **kw)
+        loss.backward(ember.ones_like(loss))
+    want_loss, want_grad = _torch_ce_and_grad(x, t, **kw)
+    tol = {np.float16: 2e-2, np.float32: 1e-6, np.float64: 1e-12}[dtype]
+    np.testing.assert_allclose(loss.detach().numpy(), want_loss, rtol=tol, atol=tol)
+    np.testing.assert_allclose(ex.grad.numpy(), want_grad, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_fused_cross_entropy_double_backward_matches_torch(reduction):
+    rng = np.random.default_rng(5)
+    x, t = rng.standard_normal((4, 5)), np.array([0, 4, -100, 2])
+    ex, tx = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    le = F.cross_entropy(ex, ember.tensor(t), reduction=reduction)
+    lt = TF.cross_entropy(tx, torch.tensor(t), reduction=reduction)
+    (ge,) = ember.autograd.grad(le.sum(), ex, create_graph=True)
+    (gt,) = torch.autograd.grad(lt.sum(), tx, create_graph=True)
+    (he,) = ember.autograd.grad((ge * ge).sum(), ex)
+    (ht,) = torch.autograd.grad((gt * gt).sum(), tx)
+    np.testing.assert_allclose(ge.detach().numpy(), gt.detach().numpy(), rtol=1e-12)
     np.testing.assert_allclose(he.numpy(), ht.numpy(), rtol=1e-10, atol=1e-12)
 
 

@@ -37,7 +37,7 @@ import numpy as np
 
 from ember import native
 from ember.ir.graph import Value
-from ember.native import build, parallel
+from ember.native import address, build, parallel
 
 # Chains of fewer elements stay NumPy: a C call's fixed cost (pointers, checks) is about
 # NumPy's for a few ops on small arrays, and each distinct chain costs a compiler run once.
@@ -289,12 +289,12 @@ class _Kernel:
         return outs
 
     def _run(self, ins, outs, n) -> int:
-        ptrs = [a.ctypes.data for a in ins] + [o.ctypes.data for o in outs]
+        ptrs = [address(a) for a in ins] + [address(o) for o in outs]
         if n < parallel.MIN_WORK[0]:
             return self.fn(n, *ptrs)
         # threads check only their own slices: look at whole arrays first
         if any(
-            np.may_share_memory(a, o) and a.ctypes.data != o.ctypes.data
+            np.may_share_memory(a, o) and address(a) != address(o)
             for a, full in zip(ins, self.full)
             if full
             for o in outs

@@ -199,11 +199,15 @@ def cross_entropy(
     probs = isinstance(target, Tensor) and tuple(target.shape) == tuple(input.shape)
     x, t = _batched(name, input, target, not probs)
     _check_weight(name, weight, x, x.shape[1], constant=not probs)
-    logp = P.log_softmax(x, axis=(1,))
     if not probs:
         _check_classes(name, x, t, ignore_index)
-        loss = _nll(logp, t, weight, ignore_index, reduction, label_smoothing)
+        if weight is None and not label_smoothing and x.ndim == 2:  # the classifier's loss
+            loss = P.softmax_cross_entropy(x, t, ignore_index=ignore_index, reduction=reduction)
+        else:
+            logp = P.log_softmax(x, axis=(1,))
+            loss = _nll(logp, t, weight, ignore_index, reduction, label_smoothing)
         return _unbatch(loss, input, reduction)
+    logp = P.log_softmax(x, axis=(1,))
     if t._data.dtype.kind != "f":
         raise DTypeError(
             f"{name}: expected floating-point class probabilities for a target of the input's "

@@ -38,6 +38,7 @@ SIGNATURES = {
     "log_softmax": ((_P, _P, _L, _L), _FLOATS),
     "softmax_grad": ((_P, _P, _P, _L, _L), _FLOATS),
     "cross_entropy": ((_P, _P, _P, _L, _L, ctypes.c_int64), _FLOATS),
+    "sigmoid": ((_P, _P, _L), {np.dtype(np.float32): "f32"}),
     "cross_entropy_grad": ((_P, _P, _P, _L, _P, _L, _L, ctypes.c_int64), _FLOATS),
     "max_pool_2x2": ((_P, _P, *(_L,) * 5), _FLOATS),
     "max_pool_2x2_grad": ((_P, _P, _P, _P, *(_L,) * 5), _FLOATS),
@@ -59,7 +60,7 @@ _RESTYPES = {
 }
 
 # float32 scalar functions exported over arrays, for accuracy tests
-_ARRAY_FUNCTIONS = ("exp_nonpositive", "sigmoid", "tanh")
+_ARRAY_FUNCTIONS = ("exp_nonpositive", "tanh")
 
 _on = [os.environ.get("EMBER_NATIVE", "1").lower() not in ("0", "false", "off", "no")]
 _state: dict = {}  # "kernels": {(name, dtype): function}, "why": why there are none
@@ -145,7 +146,9 @@ def vector_lanes(itemsize: int) -> int:
 
 
 def _array_function(name: str, x: np.ndarray) -> np.ndarray:
-    fn = kernel("softmax", np.dtype(np.float32)) and _state[name]
+    fn = kernel("softmax", np.dtype(np.float32)) and (
+        _state.get(name) or kernel(name, np.dtype(np.float32))
+    )
     if fn is None:
         raise RuntimeError(f"ember.native: kernels not available ({status()})")
     x = np.ascontiguousarray(x, np.float32)
@@ -160,7 +163,8 @@ def exp_nonpositive(x: np.ndarray) -> np.ndarray:
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    """The float32 sigmoid of the native LSTM step (to test its accuracy)."""
+    """The float32 sigmoid of ``ember.sigmoid`` and the native LSTM step (to test its
+    accuracy)."""
     return _array_function("sigmoid", x)
 
 

@@ -22,7 +22,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-SOURCES = ("rows.c", "select.c", "pool.c", "optim.c", "lstm.c", "conv.c")  # compiled
+SOURCES = ("rows.c", "select.c", "pool.c", "optim.c", "lstm.c", "conv.c", "pointwise.c")  # compiled
 HEADERS = ("rows_impl.h", "fastmath.h")  # included by them: part of the cache key too
 # -ffp-contract=off: no fused multiply-adds the source does not write, so a kernel that
 # mirrors a NumPy formula (optim.c) rounds where NumPy rounds and matches it bit for bit.

@@ -15,6 +15,7 @@ import numpy as np
 
 from ember import dtypes as D
 from ember.errors import DTypeError, EmberValueError
+from ember.native import pointwise as native_pointwise
 from ember.native import select as native_select
 from ember.ops import rules, special
 from ember.ops.registry import needs_input_grad, primitive
@@ -492,6 +493,8 @@ def sigmoid(x):
     """``1 / (1 + exp(-x))``; float16 is computed in float32, as PyTorch does."""
     if x.dtype == np.float16:
         return sigmoid(x.astype(np.float32)).astype(np.float16)
+    if (y := native_pointwise.sigmoid(x)) is not None:  # one pass (float32)
+        return y
     e = np.negative(x, out=_empty(x))
     np.minimum(e, _EXP_ARG_CAP[x.dtype], out=e)
     np.exp(e, out=e)

@@ -136,36 +136,54 @@ def _no_conversion(op, args) -> bool:
     return op.dtypes is None or dt in op.dtypes
 
 
+def _edge(a):
+    """The autograd edge to input ``a``: its node (``(node, output index)`` for a node of
+    several outputs), the leaf tensor itself, or None when it needs no gradient."""
+    if (a.__class__ is Tensor or isinstance(a, Tensor)) and a._rg:
+        n = a._node
+        return a if n is None else (n if n.n_out == 1 else (n, a._out_idx))
+    return None
+
+
+def _meta_of(a):
+    """What a node keeps of an input it does not need: its shape and dtype."""
+    return Meta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else a
+
+
+def _version(a) -> int:
+    return a._vc[0] if isinstance(a, Tensor) else 0
+
+
 def _record(op, out: Tensor, args, attrs) -> None:
-    nxt = []
-    for a in args:
-        if a.__class__ is Tensor or isinstance(a, Tensor):
-            if a._rg:
-                n = a._node
-                nxt.append(a if n is None else (n if n.n_out == 1 else (n, a._out_idx)))
-                continue
-        nxt.append(None)
-    nxt = tuple(nxt)
+    # one and two inputs, nearly every op, are spelled out: no loop or generator set-up
+    n_args = len(args)
+    if n_args == 2:
+        a, b = args
+        nxt = (_edge(a), _edge(b))
+    elif n_args == 1:
+        nxt = (_edge(args[0]),)
+    else:
+        nxt = tuple(map(_edge, args))
     data = out._data
     node = Node(op, attrs, nxt, data.shape, data.dtype)
     save = op.save_in
     if save == "meta":
-        node.saved = tuple(
-            Meta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else a for a in args
-        )
+        node.saved = tuple(map(_meta_of, args))
     elif save:
-        if save == "other":  # each input is kept only if another input needs a gradient
-            if len(nxt) == 2:
-                keep = (nxt[1] is not None, nxt[0] is not None)
-            else:
-                keep = [any(e is not None for e in nxt[:j] + nxt[j + 1 :]) for j in range(len(nxt))]
-            node.saved = tuple(
-                a if k or not isinstance(a, Tensor) else Meta(a._data.shape, a._data.dtype)
-                for a, k in zip(args, keep)
+        if save != "other":
+            node.saved = args
+        elif n_args == 2:  # each input is kept only if another input needs a gradient
+            node.saved = (
+                a if nxt[1] is not None else _meta_of(a),
+                b if nxt[0] is not None else _meta_of(b),
             )
         else:
-            node.saved = args
-        node.saved_vers = tuple(a._vc[0] if isinstance(a, Tensor) else 0 for a in args)
+            others = [any(e is not None for e in nxt[:j] + nxt[j + 1 :]) for j in range(n_args)]
+            node.saved = tuple(x if k else _meta_of(x) for x, k in zip(args, others))
+        if n_args == 2:
+            node.saved_vers = (_version(a), _version(b))
+        else:
+            node.saved_vers = tuple(map(_version, args))
     if op.save_out:
         node.out = data
         node.out_vc = out._vc

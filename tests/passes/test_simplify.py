@@ -172,6 +172,20 @@ def test_reshape_chain_back_to_the_start_is_x():
     assert s.outputs[0] is s.inputs[0]
 
 
+def test_reshape_chain_stays_when_the_inner_reshape_has_another_reader():
+    # the inner reshape of a non-contiguous value copies it once; merging the outer one
+    # into a reshape of the source would copy it again
+    g = Graph()
+    x = g.add_input(np.float32, (4, 3, 2), "x")
+    t = g.add_node("permute", [x], {"dims": (1, 0, 2)}).outputs[0]
+    inner = g.add_node("reshape", [t], {"shape": (3, 8)}).outputs[0]
+    outer = g.add_node("reshape", [inner], {"shape": (24,)}).outputs[0]
+    g.outputs = [g.add_node("neg", [inner]).outputs[0], outer]
+    s = check_pass(simplify, g)
+    assert ops(s) == ["permute", "reshape", "reshape", "neg"]
+    assert s.outputs[1].producer.inputs[0].producer.op == "reshape"
+
+
 def test_reshape_of_a_permute_is_not_merged():
     g = Graph()
     x = g.add_input(F32, (2, 3), "x")

@@ -15,8 +15,11 @@ The rules:
 * ``neg(neg(x))`` -> ``x``; ``cast(x, dtype=x.dtype)`` -> ``x``;
 * ``permute`` with the identity order -> ``x``; ``permute(permute(x, p), q)`` -> one permute
   (or ``x`` when they cancel, as in linear's backward ``W.T.T``);
-* ``reshape`` to ``x``'s own shape -> ``x``; ``reshape(reshape(x))`` -> one reshape;
-  ``expand`` to ``x``'s own shape -> ``x``;
+* ``reshape`` to ``x``'s own shape -> ``x``; ``reshape(reshape(x))`` -> one reshape when
+  nothing else reads the inner one (when something does, the chain stays: if ``x`` is not
+  contiguous the inner reshape is a copy and the outer one a free view of it, where a merged
+  reshape would copy ``x`` a second time, as a Transformer's backward did with the attention
+  output); ``expand`` to ``x``'s own shape -> ``x``;
 * ``pad(a) + pad(b)``, zero paddings of disjoint slabs of one dim (the gradient of a tensor
   that was chunked or split) -> ``slab_sum(a, b)``, one pass instead of a padded copy of
   each piece and an add per piece.
@@ -50,11 +53,12 @@ _INT_KINDS = "biu"
 def simplify(graph):
     """Apply the rules above until no node changes (a new graph; the input is untouched)."""
     g = graph.copy()
+    readers = _count_readers(g)
     repl: dict = {}
     kept = []
     for node in g.nodes:
         node.inputs = [repl.get(x, x) if isinstance(x, Value) else x for x in node.inputs]
-        same = _rewrite(node)
+        same = _rewrite(node, readers)
         if same is None:
             kept.append(node)
         else:
@@ -64,15 +68,28 @@ def simplify(graph):
     return g
 
 
-def _rewrite(node):
-    """Rewrite ``node`` in place (a composed chain) and return the value it equals, if any."""
+def _count_readers(g) -> dict:
+    """How many nodes (and graph outputs) read each value."""
+    counts: dict = {}
+    for node in g.nodes:
+        for x in node.input_values():
+            counts[x] = counts.get(x, 0) + 1
+    for x in g.outputs:
+        if isinstance(x, Value):
+            counts[x] = counts.get(x, 0) + 1
+    return counts
+
+
+def _rewrite(node, readers):
+    """Rewrite ``node`` in place (a composed chain) and return the value it equals, if any
+    (``readers``: how many nodes read each value)."""
     if node.subgraphs or len(node.outputs) != 1:
         return None
     for _ in range(4):  # a composed node may become an identity: look again
         rule = RULES.get(node.op)
         if rule is None:
             return None
-        result = rule(node)
+        result = rule(node, readers)
         if result is not _CHANGED:
             return result
     return None
@@ -115,7 +132,7 @@ def _zero_sign(x):
     return True if x.dtype.kind == "f" else None
 
 
-def _mul(node):
+def _mul(node, readers):
     a, b = node.inputs
     if _all_equal(b, 1) and _passes_through(node, a):
         return a
@@ -124,14 +141,14 @@ def _mul(node):
     return None
 
 
-def _div(node):
+def _div(node, readers):
     a, b = node.inputs
     # true division of integers is float whatever the node's declared type says
     ok = _passes_through(node, a) and a.dtype.kind == "f" and _all_equal(b, 1)
     return a if ok else None
 
 
-def _add(node):
+def _add(node, readers):
     a, b = node.inputs
     if _passes_through(node, a) and _all_equal(b, 0, _zero_sign(a)):
         return a
@@ -182,25 +199,25 @@ def _slabs_of(x):
     return padded[0], [(p.inputs[0], p.attrs["pad"][padded[0]][0])]
 
 
-def _sub(node):
+def _sub(node, readers):
     a, b = node.inputs
     # x - (+0.0) keeps -0.0 as -0.0; x - (-0.0) would turn it into 0.0
     ok = _passes_through(node, a) and _all_equal(b, 0, False if a.dtype.kind == "f" else None)
     return a if ok else None
 
 
-def _neg(node):
+def _neg(node, readers):
     (x,) = node.inputs
     inner = _producer(x, "neg")
     return inner.inputs[0] if inner is not None and _passes_through(node, inner.inputs[0]) else None
 
 
-def _cast(node):
+def _cast(node, readers):
     (x,) = node.inputs
     return x if _passes_through(node, x) and np.dtype(node.attrs["dtype"]) == x.dtype else None
 
 
-def _permute(node):
+def _permute(node, readers):
     (x,) = node.inputs
     dims = tuple(int(d) for d in node.attrs["dims"])
     if dims == tuple(range(len(dims))):
@@ -215,20 +232,20 @@ def _permute(node):
     return _CHANGED
 
 
-def _reshape(node):
+def _reshape(node, readers):
     (x,) = node.inputs
     if not _concrete(node.outputs[0].shape) or not _concrete(x.shape):
         return None
     if _passes_through(node, x):
         return x
     inner = _producer(x, "reshape")
-    if inner is None or not _concrete(inner.inputs[0].shape):
+    if inner is None or not _concrete(inner.inputs[0].shape) or readers.get(x, 0) > 1:
         return None
     node.inputs = [inner.inputs[0]]
     return _CHANGED
 
 
-def _expand(node):
+def _expand(node, readers):
     (x,) = node.inputs
     return x if _passes_through(node, x) and _concrete(x.shape) else None
 
@@ -247,7 +264,7 @@ def _concrete(shape) -> bool:
     return all(type(d) is int for d in shape)
 
 
-# op name -> rule(node): the value the node equals, _CHANGED after rewriting it, or None
+# op name -> rule(node, readers): the value the node equals, _CHANGED after rewriting it, or None
 RULES = {
     "mul": _mul,
     "div": _div,

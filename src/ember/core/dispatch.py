@@ -18,6 +18,7 @@ from ember.core.inplace import note_view
 from ember.core.tensor import Tensor, _wrap
 from ember.core.trace_hooks import tracer as _tracer
 from ember.errors import DTypeError, EmberError, EmberIndexError, ShapeError
+from ember.native import dispatch as native_dispatch
 from ember.ops import registry
 from ember.ops.registry import Meta
 
@@ -59,20 +60,29 @@ def apply(op, args, attrs):
     if check_rules[0]:
         verify_rules(op, args, attrs, out)
     t = _wrap(out)
-    if op.view and (ob := out.base) is not None and (ob is arrays[0] or ob is arrays[0].base):
-        # a view of the input's memory: NumPy points a view's base at the array that owns
-        # the memory, while a copy made inside the forward (reshape of a non-contiguous
-        # array) has a fresh temporary as its base
-        src = args[0]
-        t._vc = src._vc
-        base = t._base = src._base if src._base is not None else src
-        if rg and base._node is not None and _enabled[0]:
-            note_view(t, src, base, op, attrs)  # so an in-place op on base can rebase t
+    if op.view:
+        _as_view(t, args, op, attrs, rg)
     if rg and _enabled[0] and op.vjp is not None:
         _record(op, t, args, attrs)
     if _tracer[0] is not None:
         _tracer[0].record(op, args, attrs, t)
     return t
+
+
+def _as_view(t: Tensor, args, op, attrs, rg: bool) -> None:
+    """Make ``t``, the result of a view op, share its input's version counter and base when
+    its array is a view of the input's memory. NumPy points a view's base at the array that
+    owns the memory, while a copy made inside the forward (reshape of a non-contiguous
+    array) has a fresh temporary as its base."""
+    src = args[0]
+    if not isinstance(src, Tensor):
+        return
+    a0 = src._data
+    if (ob := t._data.base) is not None and (ob is a0 or ob is a0.base):
+        t._vc = src._vc
+        base = t._base = src._base if src._base is not None else src
+        if rg and base._node is not None and _enabled[0]:
+            note_view(t, src, base, op, attrs)  # so an in-place op on base can rebase t
 
 
 _NO_ATTRS: dict = {}
@@ -307,6 +317,17 @@ def _prefixed(op, err: EmberError) -> EmberError:
     if msg.startswith(op.name + ":"):
         return err
     return type(err)(f"{op.name}: {msg}")
+
+
+# The C dispatcher (ember/native/dispatch.c) takes apply's common case and hands every other
+# call to the Python apply above; without a compiler the Python apply runs alone.
+python_apply = apply
+apply = (
+    native_dispatch.fast_apply(
+        python_apply, _record, _as_view, Tensor, registry.Op, _tracer, check_rules, _enabled
+    )
+    or python_apply
+)
 
 
 def install() -> None:

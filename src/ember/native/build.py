@@ -19,7 +19,10 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
+import sysconfig
 import tempfile
+from importlib import machinery, util
 from pathlib import Path
 
 SOURCES = ("rows.c", "select.c", "pool.c", "optim.c", "lstm.c", "conv.c", "pointwise.c")  # compiled
@@ -85,15 +88,15 @@ def library_path(cc: str) -> Path:
     return cache_dir() / f"ember-native-{_digest(cc, *parts)}.so"
 
 
-def build(cc: str, target: Path, sources=None) -> None:
-    """Compile ``sources`` (paths; default ember's own) into ``target`` atomically; raises
-    OSError on a failed build."""
+def build(cc: str, target: Path, sources=None, extra=()) -> None:
+    """Compile ``sources`` (paths; default ember's own) into ``target`` atomically, with the
+    ``extra`` flags; raises OSError on a failed build."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(fd)
     sources = [str(_HERE / s) for s in SOURCES] if sources is None else [str(s) for s in sources]
     try:
-        cmd = [cc, *FLAGS, "-o", tmp, *sources, "-lm"]
+        cmd = [cc, *FLAGS, *extra, "-o", tmp, *sources, "-lm"]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         if done.returncode != 0:
             raise OSError(f"{' '.join(cmd)} failed:\n{done.stderr.strip()}")
@@ -139,4 +142,29 @@ def _load(cc: str, path: Path, sources) -> tuple[ctypes.CDLL | None, str]:
             build(cc, path, sources)
         return ctypes.CDLL(str(path)), ""
     except (OSError, subprocess.SubprocessError) as exc:  # unwritable cache, timeout, bad .so
+        return None, str(exc)
+
+
+def load_extension(module: str, source: str):
+    """(the CPython extension ``module`` built from ``source``, a file of this package, or
+    None; why not). Cached like the kernels, keyed also by the Python version it is built
+    for."""
+    cc = compiler()
+    if cc is None:
+        return None, f"no C compiler ({os.environ.get('CC', 'cc')}) on PATH"
+    include = sysconfig.get_paths()["include"]
+    if not os.path.exists(os.path.join(include, "Python.h")):
+        return None, f"no Python.h under {include}"
+    text = (_HERE / source).read_bytes()
+    tag = f"{sys.implementation.cache_tag} {sys.version} {include}".encode()
+    suffix = machinery.EXTENSION_SUFFIXES[0]
+    path = cache_dir() / f"{module}-{_digest(cc, text, tag)}{suffix}"
+    try:
+        if not path.exists():
+            build(cc, path, [_HERE / source], extra=[f"-I{include}"])
+        spec = util.spec_from_file_location(module, path)
+        mod = util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return mod, ""
+    except (OSError, ImportError) as exc:
         return None, str(exc)

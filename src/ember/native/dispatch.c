@@ -1,0 +1,240 @@
+/* The eager dispatcher's common case in C: ember.core.dispatch.apply for an op on tensors.
+ *
+ * A tiny op is nearly all framework overhead: in Python, apply's checks, the forward call and
+ * building the result Tensor cost about 1 us, more than NumPy's own work on a 4x4 array.
+ * This function does the same steps with the Tensor's and the Op's slots read and written at
+ * their offsets. It takes only the case it can decide alone: one to four arguments, exact
+ * Tensors and Python scalars (at least one Tensor), no trace running, the harness's rule
+ * checks off, and for an op that checks dtypes (``op.prep``) tensors of one dtype that the
+ * op takes as they are, with scalars that need no promotion. Every other call, and every
+ * call whose forward raises, goes to the Python apply, which runs the whole logic again
+ * (forwards are pure) and raises the error that names the op. Views and autograd recording
+ * call the Python helpers (a view made while nothing records only shares its input's version
+ * counter and base, here), so the semantics stay in one place.
+ *
+ * Built as a CPython extension by ember/native/build.py; ember/core/dispatch.py installs it.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+
+static PyObject *py_apply, *py_record, *py_as_view;
+static PyTypeObject *tensor_type, *ndarray_type;
+static PyObject *asarray, *tracer_list, *rules_list, *enabled_list, *zero_list, *float_dtypes;
+static PyObject *s_dtype, *s_base;
+/* slot offsets: Tensor._data, ._rg, ... and Op.prep, .direct, .forward, .view, .vjp */
+static Py_ssize_t t_data, t_rg, t_grad, t_node, t_vc, t_base, t_hooks, t_out_idx;
+static Py_ssize_t o_prep, o_direct, o_forward, o_view, o_vjp;
+
+#define SLOT(obj, off) (*(PyObject **)((char *)(obj) + (off)))
+
+static int slot_offset(PyObject *type, const char *name, Py_ssize_t *off) {
+    PyObject *d = PyObject_GetAttrString(type, name);
+    if (d == NULL) return -1;
+    if (Py_TYPE(d) != &PyMemberDescr_Type ||
+        ((PyMemberDescrObject *)d)->d_member->type != T_OBJECT_EX) {
+        Py_DECREF(d);
+        PyErr_Format(PyExc_TypeError, "%s is not an object slot", name);
+        return -1;
+    }
+    *off = ((PyMemberDescrObject *)d)->d_member->offset;
+    Py_DECREF(d);
+    return 0;
+}
+
+static PyObject *fallback(PyObject *const *argv, Py_ssize_t nargv) {
+    return PyObject_Vectorcall(py_apply, argv, nargv, NULL);
+}
+
+/* A new leaf Tensor over `data` (a reference stolen), as tensor._wrap builds it. */
+static PyObject *wrap(PyObject *data) {
+    PyObject *t = tensor_type->tp_alloc(tensor_type, 0);
+    if (t == NULL) {
+        Py_DECREF(data);
+        return NULL;
+    }
+    PyObject *vc = PyList_New(1);
+    if (vc == NULL) {
+        Py_DECREF(t);
+        Py_DECREF(data);
+        return NULL;
+    }
+    PyList_SET_ITEM(vc, 0, Py_NewRef(PyList_GET_ITEM(zero_list, 0)));
+    SLOT(t, t_data) = data;
+    SLOT(t, t_rg) = Py_NewRef(Py_False);
+    SLOT(t, t_grad) = Py_NewRef(Py_None);
+    SLOT(t, t_node) = Py_NewRef(Py_None);
+    SLOT(t, t_vc) = vc;
+    SLOT(t, t_base) = Py_NewRef(Py_None);
+    SLOT(t, t_hooks) = Py_NewRef(Py_None);
+    SLOT(t, t_out_idx) = Py_NewRef(PyList_GET_ITEM(zero_list, 0));
+    return t;
+}
+
+/* Whether `out` is a view of the input array `a` (see dispatch._as_view); -1 on error. */
+static int is_view(PyObject *out, PyObject *a) {
+    PyObject *ob = PyObject_GetAttr(out, s_base);
+    if (ob == NULL) return -1;
+    int v = 0;
+    if (ob != Py_None) {
+        if (ob == a) {
+            v = 1;
+        } else {
+            PyObject *ab = PyObject_GetAttr(a, s_base);
+            if (ab == NULL) {
+                Py_DECREF(ob);
+                return -1;
+            }
+            v = ab == ob;
+            Py_DECREF(ab);
+        }
+    }
+    Py_DECREF(ob);
+    return v;
+}
+
+static PyObject *apply(PyObject *self, PyObject *const *argv, Py_ssize_t nargv) {
+    if (nargv != 3 || !PyTuple_CheckExact(argv[1]) || !PyDict_CheckExact(argv[2]))
+        return fallback(argv, nargv);
+    PyObject *op = argv[0], *args = argv[1], *attrs = argv[2];
+    Py_ssize_t n = PyTuple_GET_SIZE(args);
+    if (n < 1 || n > 4 || PyList_GET_ITEM(tracer_list, 0) != Py_None ||
+        PyList_GET_ITEM(rules_list, 0) != Py_False)
+        return fallback(argv, nargv);
+    PyObject *arrays[4];
+    int rg = 0, tensors = 0, float_scalar = 0, other = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *a = PyTuple_GET_ITEM(args, i);
+        if (Py_TYPE(a) == tensor_type) {
+            arrays[i] = SLOT(a, t_data);
+            PyObject *r = SLOT(a, t_rg);
+            if (arrays[i] == NULL || r == NULL) return fallback(argv, nargv);
+            rg |= r == Py_True;
+            tensors++;
+        } else if (PyFloat_CheckExact(a)) { /* Python scalars go to NumPy as they are */
+            arrays[i] = a;
+            float_scalar = 1;
+        } else if (PyLong_CheckExact(a) || PyBool_Check(a) || a == Py_None) {
+            arrays[i] = a;
+            other |= a == Py_None;
+        } else {
+            return fallback(argv, nargv); /* arrays, NumPy scalars, Tensor subclasses */
+        }
+    }
+    PyObject *prep = SLOT(op, o_prep), *forward = SLOT(op, o_forward);
+    if (prep == NULL || forward == NULL || tensors == 0) return fallback(argv, nargv);
+    if (prep == Py_True) {
+        /* tensors of one dtype that the op takes as they are, and Python scalars that NumPy
+         * promotes as PyTorch does (a float scalar only with a float tensor): the Python
+         * apply's no-conversion case */
+        if (other) return fallback(argv, nargv);
+        PyObject *d = NULL;
+        int ok = 1;
+        for (Py_ssize_t i = 0; i < n && ok; i++) {
+            if (Py_TYPE(PyTuple_GET_ITEM(args, i)) != tensor_type) continue;
+            PyObject *di = PyObject_GetAttr(arrays[i], s_dtype);
+            if (di == NULL) {
+                Py_XDECREF(d);
+                return NULL;
+            }
+            if (d == NULL)
+                d = di;
+            else {
+                ok = di == d;
+                Py_DECREF(di);
+            }
+        }
+        if (ok) ok = PySet_Contains(SLOT(op, o_direct), d) == 1;
+        if (ok && float_scalar) ok = PySet_Contains(float_dtypes, d) == 1;
+        Py_DECREF(d);
+        if (!ok) {
+            PyErr_Clear();
+            return fallback(argv, nargv);
+        }
+    }
+    PyObject *out = PyObject_VectorcallDict(forward, arrays, n, PyDict_GET_SIZE(attrs) ? attrs : NULL);
+    if (out == NULL) { /* the Python apply runs it again and names the op in its error */
+        PyErr_Clear();
+        return fallback(argv, nargv);
+    }
+    if (Py_TYPE(out) != ndarray_type) {
+        Py_SETREF(out, PyObject_CallOneArg(asarray, out));
+        if (out == NULL) return NULL;
+    }
+    PyObject *t = wrap(out);
+    if (t == NULL) return NULL;
+    if (SLOT(op, o_view) == Py_True) {
+        int v = is_view(out, arrays[0]);
+        PyObject *src = PyTuple_GET_ITEM(args, 0);
+        PyObject *vc = SLOT(src, t_vc), *base = SLOT(src, t_base);
+        if (v < 0) {
+            Py_DECREF(t);
+            return NULL;
+        }
+        if (v && !rg && vc != NULL && base != NULL) { /* share the version counter and base */
+            Py_SETREF(SLOT(t, t_vc), Py_NewRef(vc));
+            Py_SETREF(SLOT(t, t_base), Py_NewRef(base != Py_None ? base : src));
+        } else if (v) { /* recording a view: the Python helper notes it on its base too */
+            PyObject *r =
+                PyObject_CallFunctionObjArgs(py_as_view, t, args, op, attrs, Py_True, NULL);
+            if (r == NULL) {
+                Py_DECREF(t);
+                return NULL;
+            }
+            Py_DECREF(r);
+        }
+    }
+    if (rg && PyList_GET_ITEM(enabled_list, 0) == Py_True && SLOT(op, o_vjp) != Py_None) {
+        PyObject *r = PyObject_CallFunctionObjArgs(py_record, op, t, args, attrs, NULL);
+        if (r == NULL) {
+            Py_DECREF(t);
+            return NULL;
+        }
+        Py_DECREF(r);
+    }
+    return t;
+}
+
+/* install(python_apply, record, as_view, Tensor, Op, ndarray, asarray, tracer, check_rules,
+ * grad_enabled, float_dtypes): keep what apply needs. The three lists are read at every call. */
+static PyObject *install(PyObject *self, PyObject *args) {
+    PyObject *tensor, *op_type, *ndarray;
+    if (!PyArg_ParseTuple(args, "OOOOOOOO!O!O!O!", &py_apply, &py_record, &py_as_view, &tensor,
+                          &op_type, &ndarray, &asarray, &PyList_Type, &tracer_list,
+                          &PyList_Type, &rules_list, &PyList_Type, &enabled_list,
+                          &PyFrozenSet_Type, &float_dtypes))
+        return NULL;
+    if (!PyType_Check(tensor) || !PyType_Check(ndarray) || !PyType_Check(op_type)) {
+        PyErr_SetString(PyExc_TypeError, "install: expected the Tensor, Op and ndarray types");
+        return NULL;
+    }
+    if (slot_offset(tensor, "_data", &t_data) || slot_offset(tensor, "_rg", &t_rg) ||
+        slot_offset(tensor, "_grad", &t_grad) || slot_offset(tensor, "_node", &t_node) ||
+        slot_offset(tensor, "_vc", &t_vc) || slot_offset(tensor, "_base", &t_base) ||
+        slot_offset(tensor, "_hooks", &t_hooks) || slot_offset(tensor, "_out_idx", &t_out_idx) ||
+        slot_offset(op_type, "prep", &o_prep) || slot_offset(op_type, "direct", &o_direct) ||
+        slot_offset(op_type, "forward", &o_forward) || slot_offset(op_type, "view", &o_view) ||
+        slot_offset(op_type, "vjp", &o_vjp))
+        return NULL;
+    Py_INCREF(py_apply), Py_INCREF(py_record), Py_INCREF(py_as_view), Py_INCREF(asarray);
+    Py_INCREF(tracer_list), Py_INCREF(rules_list), Py_INCREF(enabled_list);
+    Py_INCREF(float_dtypes);
+    tensor_type = (PyTypeObject *)Py_NewRef(tensor);
+    ndarray_type = (PyTypeObject *)Py_NewRef(ndarray);
+    zero_list = Py_BuildValue("[i]", 0);
+    s_dtype = PyUnicode_InternFromString("dtype");
+    s_base = PyUnicode_InternFromString("base");
+    if (zero_list == NULL || s_dtype == NULL || s_base == NULL) return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"apply", (PyCFunction)(void (*)(void))apply, METH_FASTCALL,
+     "apply(op, args, attrs): ember.core.dispatch.apply, its common case in C."},
+    {"install", install, METH_VARARGS, "Give the module what apply needs (see dispatch.c)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_ember_dispatch", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__ember_dispatch(void) { return PyModule_Create(&module); }

@@ -1,0 +1,43 @@
+"""The C implementation of the eager dispatcher's common case (``dispatch.c``).
+
+``fast_apply`` builds and loads the extension and gives it what it needs; it returns the C
+``apply`` or None (native code off with ``EMBER_NATIVE=0``, no compiler, no ``Python.h``):
+``ember.core.dispatch`` then keeps its Python ``apply``. ``status`` says which one runs.
+
+>>> from ember.native import dispatch
+>>> dispatch.status() in ("C", "Python") or dispatch.status().startswith("Python (")
+True
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ember.native import build
+
+_state: dict = {"why": "not installed"}
+
+
+def fast_apply(python_apply, record, as_view, tensor_type, op_type, tracer, check_rules, grad):
+    """The C ``apply`` wired to these Python pieces (see dispatch.c), or None."""
+    if os.environ.get("EMBER_NATIVE", "1").lower() in ("0", "false", "off", "no"):
+        _state["why"] = "EMBER_NATIVE is off"
+        return None
+    module, why = build.load_extension("_ember_dispatch", "dispatch.c")
+    if module is None:
+        _state["why"] = why
+        return None
+    floats = frozenset(np.dtype(t) for t in (np.float16, np.float32, np.float64))
+    module.install(
+        python_apply, record, as_view, tensor_type, op_type, np.ndarray, np.asarray,
+        tracer, check_rules, grad, floats,
+    )  # fmt: skip
+    _state["why"] = ""
+    return module.apply
+
+
+def status() -> str:
+    """'C' when the C dispatcher runs, else 'Python (why)'."""
+    return "C" if not _state["why"] else f"Python ({_state['why']})"

@@ -152,3 +152,33 @@ def test_the_core_suite_passes_on_the_python_dispatcher():
         timeout=600,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+
+
+def test_a_layout_the_c_code_cannot_read_keeps_the_python_apply(monkeypatch):
+    class NoSlots:  # an Op type whose fields are not slots
+        pass
+
+    monkeypatch.setattr(native_dispatch, "_state", {"why": ""})
+    got = native_dispatch.fast_apply(
+        dispatch.python_apply,
+        dispatch._record,
+        dispatch._as_view,
+        ember.Tensor,
+        NoSlots,
+        [None],
+        [False],
+        [True],
+    )
+    assert got is None and native_dispatch.status().startswith("Python (")
+
+
+def test_an_op_of_another_type_goes_to_the_python_apply():
+    class NotAnOp:  # the Python apply reads its fields by name; the C one would not
+        prep, direct, view, vjp, name = False, frozenset(), False, None, "not_an_op"
+
+        @staticmethod
+        def forward(x):
+            return x + 1
+
+    got = dispatch.apply(NotAnOp(), (_t((2,)),), {})
+    assert got.shape == (2,)

@@ -19,7 +19,7 @@
 #include <structmember.h>
 
 static PyObject *py_apply, *py_record, *py_as_view;
-static PyTypeObject *tensor_type, *ndarray_type;
+static PyTypeObject *tensor_type, *ndarray_type, *op_type_;
 static PyObject *asarray, *tracer_list, *rules_list, *enabled_list, *zero_list, *float_dtypes;
 static PyObject *s_dtype, *s_base;
 /* slot offsets: Tensor._data, ._rg, ... and Op.prep, .direct, .forward, .view, .vjp */
@@ -98,7 +98,7 @@ static PyObject *apply(PyObject *self, PyObject *const *argv, Py_ssize_t nargv) 
         return fallback(argv, nargv);
     PyObject *op = argv[0], *args = argv[1], *attrs = argv[2];
     Py_ssize_t n = PyTuple_GET_SIZE(args);
-    if (n < 1 || n > 4 || PyList_GET_ITEM(tracer_list, 0) != Py_None ||
+    if (Py_TYPE(op) != op_type_ || n < 1 || n > 4 || PyList_GET_ITEM(tracer_list, 0) != Py_None ||
         PyList_GET_ITEM(rules_list, 0) != Py_False)
         return fallback(argv, nargv);
     PyObject *arrays[4];
@@ -144,7 +144,8 @@ static PyObject *apply(PyObject *self, PyObject *const *argv, Py_ssize_t nargv) 
                 Py_DECREF(di);
             }
         }
-        if (ok) ok = PySet_Contains(SLOT(op, o_direct), d) == 1;
+        PyObject *direct = SLOT(op, o_direct);
+        if (ok) ok = direct != NULL && PySet_Contains(direct, d) == 1;
         if (ok && float_scalar) ok = PySet_Contains(float_dtypes, d) == 1;
         Py_DECREF(d);
         if (!ok) {
@@ -198,33 +199,44 @@ static PyObject *apply(PyObject *self, PyObject *const *argv, Py_ssize_t nargv) 
 /* install(python_apply, record, as_view, Tensor, Op, ndarray, asarray, tracer, check_rules,
  * grad_enabled, float_dtypes): keep what apply needs. The three lists are read at every call. */
 static PyObject *install(PyObject *self, PyObject *args) {
-    PyObject *tensor, *op_type, *ndarray;
-    if (!PyArg_ParseTuple(args, "OOOOOOOO!O!O!O!", &py_apply, &py_record, &py_as_view, &tensor,
-                          &op_type, &ndarray, &asarray, &PyList_Type, &tracer_list,
-                          &PyList_Type, &rules_list, &PyList_Type, &enabled_list,
-                          &PyFrozenSet_Type, &float_dtypes))
+    /* everything is checked before anything is kept: a failed install leaves the module as
+     * it was (a working dispatcher keeps working) */
+    PyObject *f_apply, *f_record, *f_as_view, *tensor, *op_type, *ndarray, *f_asarray;
+    PyObject *tracer, *rules, *enabled, *floats;
+    if (!PyArg_ParseTuple(args, "OOOOOOOO!O!O!O!", &f_apply, &f_record, &f_as_view, &tensor,
+                          &op_type, &ndarray, &f_asarray, &PyList_Type, &tracer, &PyList_Type,
+                          &rules, &PyList_Type, &enabled, &PyFrozenSet_Type, &floats))
         return NULL;
     if (!PyType_Check(tensor) || !PyType_Check(ndarray) || !PyType_Check(op_type)) {
         PyErr_SetString(PyExc_TypeError, "install: expected the Tensor, Op and ndarray types");
         return NULL;
     }
-    if (slot_offset(tensor, "_data", &t_data) || slot_offset(tensor, "_rg", &t_rg) ||
-        slot_offset(tensor, "_grad", &t_grad) || slot_offset(tensor, "_node", &t_node) ||
-        slot_offset(tensor, "_vc", &t_vc) || slot_offset(tensor, "_base", &t_base) ||
-        slot_offset(tensor, "_hooks", &t_hooks) || slot_offset(tensor, "_out_idx", &t_out_idx) ||
-        slot_offset(op_type, "prep", &o_prep) || slot_offset(op_type, "direct", &o_direct) ||
-        slot_offset(op_type, "forward", &o_forward) || slot_offset(op_type, "view", &o_view) ||
-        slot_offset(op_type, "vjp", &o_vjp))
-        return NULL;
-    Py_INCREF(py_apply), Py_INCREF(py_record), Py_INCREF(py_as_view), Py_INCREF(asarray);
-    Py_INCREF(tracer_list), Py_INCREF(rules_list), Py_INCREF(enabled_list);
-    Py_INCREF(float_dtypes);
-    tensor_type = (PyTypeObject *)Py_NewRef(tensor);
-    ndarray_type = (PyTypeObject *)Py_NewRef(ndarray);
-    zero_list = Py_BuildValue("[i]", 0);
-    s_dtype = PyUnicode_InternFromString("dtype");
-    s_base = PyUnicode_InternFromString("base");
+    Py_ssize_t off[13];
+    const char *tensor_slots[] = {"_data", "_rg", "_grad", "_node", "_vc", "_base", "_hooks",
+                                  "_out_idx"};
+    const char *op_slots[] = {"prep", "direct", "forward", "view", "vjp"};
+    for (int i = 0; i < 8; i++)
+        if (slot_offset(tensor, tensor_slots[i], &off[i])) return NULL;
+    for (int i = 0; i < 5; i++)
+        if (slot_offset(op_type, op_slots[i], &off[8 + i])) return NULL;
+    if (zero_list == NULL) zero_list = Py_BuildValue("[i]", 0);
+    if (s_dtype == NULL) s_dtype = PyUnicode_InternFromString("dtype");
+    if (s_base == NULL) s_base = PyUnicode_InternFromString("base");
     if (zero_list == NULL || s_dtype == NULL || s_base == NULL) return NULL;
+    t_data = off[0], t_rg = off[1], t_grad = off[2], t_node = off[3], t_vc = off[4];
+    t_base = off[5], t_hooks = off[6], t_out_idx = off[7];
+    o_prep = off[8], o_direct = off[9], o_forward = off[10], o_view = off[11], o_vjp = off[12];
+    Py_XSETREF(py_apply, Py_NewRef(f_apply));
+    Py_XSETREF(py_record, Py_NewRef(f_record));
+    Py_XSETREF(py_as_view, Py_NewRef(f_as_view));
+    Py_XSETREF(asarray, Py_NewRef(f_asarray));
+    Py_XSETREF(tracer_list, Py_NewRef(tracer));
+    Py_XSETREF(rules_list, Py_NewRef(rules));
+    Py_XSETREF(enabled_list, Py_NewRef(enabled));
+    Py_XSETREF(float_dtypes, Py_NewRef(floats));
+    Py_XSETREF(tensor_type, (PyTypeObject *)Py_NewRef(tensor));
+    Py_XSETREF(ndarray_type, (PyTypeObject *)Py_NewRef(ndarray));
+    Py_XSETREF(op_type_, (PyTypeObject *)Py_NewRef(op_type));
     Py_RETURN_NONE;
 }
 

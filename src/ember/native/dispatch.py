@@ -30,10 +30,14 @@ def fast_apply(python_apply, record, as_view, tensor_type, op_type, tracer, chec
         _state["why"] = why
         return None
     floats = frozenset(np.dtype(t) for t in (np.float16, np.float32, np.float64))
-    module.install(
-        python_apply, record, as_view, tensor_type, op_type, np.ndarray, np.asarray,
-        tracer, check_rules, grad, floats,
-    )  # fmt: skip
+    try:
+        module.install(
+            python_apply, record, as_view, tensor_type, op_type, np.ndarray, np.asarray,
+            tracer, check_rules, grad, floats,
+        )  # fmt: skip
+    except (TypeError, AttributeError) as exc:  # slots that are not what dispatch.c reads
+        _state["why"] = str(exc)
+        return None
     _state["why"] = ""
     return module.apply
 

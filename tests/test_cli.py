@@ -238,9 +238,11 @@ def test_demo_without_matplotlib_or_tqdm_still_runs(tmp_path, monkeypatch, one_b
 
 def test_info_says_whether_the_c_kernels_run(capsys):
     import ember.native
+    import ember.native.dispatch
 
     main(["info"])
     out = capsys.readouterr().out
     assert f"C kernels     {ember.native.status()}" in out
+    assert f"Dispatcher    {ember.native.dispatch.status()}" in out
     with ember.native.use(False):
         assert collect_info()["native_kernels"] == "disabled"

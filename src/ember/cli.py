@@ -80,6 +80,7 @@ def collect_info() -> dict:
 
     import ember
     import ember.native
+    from ember.native import dispatch as native_dispatch
 
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     names = ("OPENBLAS_CORETYPE", "OMP_NUM_THREADS", "EMBER_NATIVE", "CC")
@@ -94,6 +95,7 @@ def collect_info() -> dict:
         "numpy": np.__version__,
         "blas": _blas_info(),
         "native_kernels": ember.native.status(),
+        "dispatcher": native_dispatch.status(),
         "environment": env,
         "cpus": {"count": os.cpu_count(), "usable": usable, "machine": platform.machine()},
         "fashion_mnist": _fashion_mnist(),
@@ -118,6 +120,7 @@ def format_info(info: dict) -> str:
         ("NumPy", info["numpy"]),
         ("BLAS", blas_line),
         ("C kernels", info["native_kernels"]),
+        ("Dispatcher", info["dispatcher"]),
         ("CPUs", f"{cpus['count']} ({cpus['usable']} usable, {cpus['machine']})"),
         ("Fashion-MNIST", fm_line),
     ]

@@ -79,6 +79,38 @@ def test_scalars_promote_as_in_the_python_apply(dtype, scalar):
         np.testing.assert_array_equal(got.numpy(), want.numpy())
 
 
+def test_parameters_take_the_fast_path_with_the_same_results():
+    p = ember.nn.Parameter(RNG.standard_normal((3, 4)).astype(np.float32))
+    x = _t((2, 4))
+    for name, args, attrs in [
+        ("linear", (x, p), {}),
+        ("mul", (p, 2.0), {}),
+        ("reshape", (p,), {"shape": (12,)}),
+    ]:
+        got = dispatch.apply(OPS[name], args, attrs)
+        want = dispatch.python_apply(OPS[name], args, attrs)
+        np.testing.assert_array_equal(got.detach().numpy(), want.detach().numpy())
+        assert got.grad_fn.name() == want.grad_fn.name()
+    v = p.detach().reshape(12)
+    assert type(v) is ember.Tensor and v._vc is p._vc
+
+
+def test_a_subclass_that_shadows_a_slot_goes_to_the_python_apply():
+    class Odd(ember.Tensor):  # _data through a property: the offsets would not see it
+        __slots__ = ()
+
+        @property
+        def _data(self):
+            return np.full(2, 7.0, np.float32)
+
+    t = Odd.__new__(Odd)
+    fields = {"_data": np.zeros(2, np.float32), "_rg": False, "_grad": None, "_node": None}
+    fields.update({"_vc": [0], "_base": None, "_hooks": None, "_out_idx": 0})
+    for name, value in fields.items():  # through Tensor's slots, under the property
+        getattr(ember.Tensor, name).__set__(t, value)
+    np.testing.assert_array_equal((t + 1.0).numpy(), [8.0, 8.0])
+
+
 def test_a_view_shares_the_version_counter_and_base_and_a_copy_does_not():
     x = _t((2, 6))
     v = x.reshape(3, 4)

@@ -3,10 +3,11 @@
  * A tiny op is nearly all framework overhead: in Python, apply's checks, the forward call and
  * building the result Tensor cost about 1 us, more than NumPy's own work on a 4x4 array.
  * This function does the same steps with the Tensor's and the Op's slots read and written at
- * their offsets. It takes only the case it can decide alone: one to four arguments, exact
- * Tensors and Python scalars (at least one Tensor), no trace running, the harness's rule
- * checks off, and for an op that checks dtypes (``op.prep``) tensors of one dtype that the
- * op takes as they are, with scalars that need no promotion. Every other call, and every
+ * their offsets. It takes only the case it can decide alone: one to four arguments, Tensors
+ * (and subclasses with Tensor's slots, as nn.Parameter) and Python scalars (at least one
+ * Tensor), no trace running, the harness's rule checks off, and for an op that checks dtypes
+ * (``op.prep``) tensors of one dtype that the op takes as they are, with scalars that need
+ * no promotion. Every other call, and every
  * call whose forward raises, goes to the Python apply, which runs the whole logic again
  * (forwards are pure) and raises the error that names the op. Views and autograd recording
  * call the Python helpers (a view made while nothing records only shares its input's version
@@ -40,6 +41,25 @@ static int slot_offset(PyObject *type, const char *name, Py_ssize_t *off) {
     *off = ((PyMemberDescrObject *)d)->d_member->offset;
     Py_DECREF(d);
     return 0;
+}
+
+/* Subclasses of Tensor (nn.Parameter) that keep its slots: the same offsets hold the same
+ * fields. Checked once per type: the slots this file reads must be Tensor's own. */
+#define MAX_SUBTYPES 8
+static PyTypeObject *subtypes[MAX_SUBTYPES];
+static int n_subtypes;
+static PyObject *slot_names[4], *slot_descrs[4]; /* _data, _rg, _vc, _base of Tensor */
+
+static int is_tensor(PyObject *a) {
+    PyTypeObject *tp = Py_TYPE(a);
+    if (tp == tensor_type) return 1;
+    for (int i = 0; i < n_subtypes; i++)
+        if (subtypes[i] == tp) return 1;
+    if (n_subtypes == MAX_SUBTYPES || !PyType_IsSubtype(tp, tensor_type)) return 0;
+    for (int i = 0; i < 4; i++) /* a property over a slot would make the offsets lie */
+        if (_PyType_Lookup(tp, slot_names[i]) != slot_descrs[i]) return 0;
+    subtypes[n_subtypes++] = (PyTypeObject *)Py_NewRef(tp);
+    return 1;
 }
 
 static PyObject *fallback(PyObject *const *argv, Py_ssize_t nargv) {
@@ -105,7 +125,7 @@ static PyObject *apply(PyObject *self, PyObject *const *argv, Py_ssize_t nargv) 
     int rg = 0, tensors = 0, float_scalar = 0, other = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *a = PyTuple_GET_ITEM(args, i);
-        if (Py_TYPE(a) == tensor_type) {
+        if (Py_TYPE(a) == tensor_type || (!PyFloat_CheckExact(a) && is_tensor(a))) {
             arrays[i] = SLOT(a, t_data);
             PyObject *r = SLOT(a, t_rg);
             if (arrays[i] == NULL || r == NULL) return fallback(argv, nargv);
@@ -118,7 +138,7 @@ static PyObject *apply(PyObject *self, PyObject *const *argv, Py_ssize_t nargv) 
             arrays[i] = a;
             other |= a == Py_None;
         } else {
-            return fallback(argv, nargv); /* arrays, NumPy scalars, Tensor subclasses */
+            return fallback(argv, nargv); /* arrays, NumPy scalars, other subclasses */
         }
     }
     PyObject *prep = SLOT(op, o_prep), *forward = SLOT(op, o_forward);
@@ -131,7 +151,8 @@ static PyObject *apply(PyObject *self, PyObject *const *argv, Py_ssize_t nargv) 
         PyObject *d = NULL;
         int ok = 1;
         for (Py_ssize_t i = 0; i < n && ok; i++) {
-            if (Py_TYPE(PyTuple_GET_ITEM(args, i)) != tensor_type) continue;
+            PyObject *ai = PyTuple_GET_ITEM(args, i);
+            if (arrays[i] == ai) continue; /* a Python scalar */
             PyObject *di = PyObject_GetAttr(arrays[i], s_dtype);
             if (di == NULL) {
                 Py_XDECREF(d);
@@ -164,7 +185,7 @@ static PyObject *apply(PyObject *self, PyObject *const *argv, Py_ssize_t nargv) 
     }
     PyObject *t = wrap(out);
     if (t == NULL) return NULL;
-    if (SLOT(op, o_view) == Py_True) {
+    if (SLOT(op, o_view) == Py_True && arrays[0] != PyTuple_GET_ITEM(args, 0)) {
         int v = is_view(out, arrays[0]);
         PyObject *src = PyTuple_GET_ITEM(args, 0);
         PyObject *vc = SLOT(src, t_vc), *base = SLOT(src, t_base);
@@ -219,6 +240,22 @@ static PyObject *install(PyObject *self, PyObject *args) {
         if (slot_offset(tensor, tensor_slots[i], &off[i])) return NULL;
     for (int i = 0; i < 5; i++)
         if (slot_offset(op_type, op_slots[i], &off[8 + i])) return NULL;
+    const char *read[] = {"_data", "_rg", "_vc", "_base"};
+    PyObject *names[4], *descrs[4];
+    for (int i = 0; i < 4; i++) {
+        names[i] = PyUnicode_InternFromString(read[i]);
+        descrs[i] = names[i] ? PyObject_GetAttr(tensor, names[i]) : NULL;
+        if (descrs[i] == NULL) {
+            for (int j = 0; j <= i; j++) Py_XDECREF(names[j]), Py_XDECREF(j < i ? descrs[j] : NULL);
+            return NULL;
+        }
+    }
+    for (int i = 0; i < 4; i++) {
+        Py_XSETREF(slot_names[i], names[i]);
+        Py_XSETREF(slot_descrs[i], descrs[i]);
+    }
+    for (int i = 0; i < n_subtypes; i++) Py_CLEAR(subtypes[i]);
+    n_subtypes = 0;
     if (zero_list == NULL) zero_list = Py_BuildValue("[i]", 0);
     if (s_dtype == NULL) s_dtype = PyUnicode_InternFromString("dtype");
     if (s_base == NULL) s_base = PyUnicode_InternFromString("base");

@@ -4,6 +4,12 @@ The hot path is ``apply``: unwrap arrays, run the NumPy forward, wrap the result
 graph node only when gradients are needed. Checks that NumPy already makes (shapes, index
 bounds) are not repeated: when the forward fails, ``_failure`` runs the op's shape/dtype rules
 to produce an error that names the op, the shapes and the dtypes.
+
+Where a C compiler is available, ``apply`` is the C function of ``ember/native/dispatch.c``:
+it runs the common case (tensors and Python scalars that need no conversion, nothing being
+traced) and hands every other call to ``python_apply``, the function written here, which
+also runs alone without a compiler. Recording (``_record``) and views (``_as_view``) stay
+in Python for both.
 """
 
 from __future__ import annotations

@@ -7,7 +7,9 @@ CPU, so that a changed source or another machine sharing the directory builds it
 The build writes a temporary file and renames it: processes building at once (test workers)
 never load a half-written library. When there is no compiler, or the build fails, ``load``
 returns None and ember runs its NumPy kernels instead. ``load_source`` does the same for
-generated C (the compiler's fused elementwise kernels), cached by the text's hash.
+generated C (the compiler's fused elementwise kernels), cached by the text's hash, and
+``load_extension`` for a CPython extension module (the C dispatcher, ``dispatch.c``), cached
+per Python version.
 """
 
 from __future__ import annotations

@@ -214,3 +214,16 @@ def test_an_op_of_another_type_goes_to_the_python_apply():
 
     got = dispatch.apply(NotAnOp(), (_t((2,)),), {})
     assert got.shape == (2,)
+
+
+def test_a_c_built_tensor_has_the_fields_wrap_sets():
+    # dispatch.c builds result Tensors itself: the slots it sets must be the ones _wrap sets
+    from ember.core.tensor import _wrap
+
+    c_made = dispatch.apply(OPS["exp"], (_t((2,)),), {})
+    py_made = _wrap(np.zeros(2, np.float32))
+    for name in ember.Tensor.__slots__:
+        assert hasattr(c_made, name) == hasattr(py_made, name), name
+        if name not in ("_data", "_vc", "__weakref__") and hasattr(py_made, name):
+            assert getattr(c_made, name) == getattr(py_made, name), name
+    assert c_made._vc == py_made._vc and c_made._vc is not py_made._vc

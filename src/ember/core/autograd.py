@@ -74,6 +74,15 @@ class Node:
             self.freed = True
 
 
+def edge_to(a):
+    """The edge from a node to its input ``a``: the input's node (``(node, output index)`` for
+    a node of several outputs), the leaf tensor itself, or None when it needs no gradient."""
+    if (a.__class__ is Tensor or isinstance(a, Tensor)) and a._rg:
+        n = a._node
+        return a if n is None else (n if n.n_out == 1 else (n, a._out_idx))
+    return None
+
+
 class AccumulateGrad:
     """What ``next_functions`` shows for a leaf tensor."""
 

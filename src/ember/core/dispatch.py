@@ -18,7 +18,7 @@ import numpy as np
 
 from ember import dtypes as D
 from ember.core import anomaly
-from ember.core.autograd import Node
+from ember.core.autograd import Node, edge_to
 from ember.core.grad_mode import _enabled
 from ember.core.inplace import note_view
 from ember.core.tensor import Tensor, _wrap
@@ -152,15 +152,6 @@ def _no_conversion(op, args) -> bool:
     return op.dtypes is None or dt in op.dtypes
 
 
-def _edge(a):
-    """The autograd edge to input ``a``: its node (``(node, output index)`` for a node of
-    several outputs), the leaf tensor itself, or None when it needs no gradient."""
-    if (a.__class__ is Tensor or isinstance(a, Tensor)) and a._rg:
-        n = a._node
-        return a if n is None else (n if n.n_out == 1 else (n, a._out_idx))
-    return None
-
-
 def _meta_of(a):
     """What a node keeps of an input it does not need: its shape and dtype."""
     return Meta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else a
@@ -175,11 +166,11 @@ def _record(op, out: Tensor, args, attrs) -> None:
     n_args = len(args)
     if n_args == 2:
         a, b = args
-        nxt = (_edge(a), _edge(b))
+        nxt = (edge_to(a), edge_to(b))
     elif n_args == 1:
-        nxt = (_edge(args[0]),)
+        nxt = (edge_to(args[0]),)
     else:
-        nxt = tuple(map(_edge, args))
+        nxt = tuple(map(edge_to, args))
     data = out._data
     node = Node(op, attrs, nxt, data.shape, data.dtype)
     save = op.save_in

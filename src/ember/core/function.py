@@ -23,7 +23,7 @@ import weakref
 import numpy as np
 
 from ember.core import anomaly
-from ember.core.autograd import Node
+from ember.core.autograd import Node, edge_to
 from ember.core.grad_mode import _enabled, no_grad
 from ember.core.tensor import Tensor, _wrap
 from ember.errors import AutogradError
@@ -180,13 +180,7 @@ def _make_node(cls, ctx, args, outs) -> _FunctionNode:
     if op is None:
         op = _FunctionOp(cls)
         cls._ember_op = op
-    edges = []
-    for a in args:
-        if isinstance(a, Tensor) and a._rg:
-            n = a._node
-            edges.append(a if n is None else (n if n.n_out == 1 else (n, a._out_idx)))
-        else:
-            edges.append(None)
+    edges = [edge_to(a) for a in args]
     metas = [(o._data.shape, o._data.dtype) for o in outs]
     attrs = {"ctx": ctx, "n_in": len(args), "metas": metas}
     node = _FunctionNode(op, attrs, tuple(edges), metas[0][0], metas[0][1])

@@ -286,14 +286,14 @@ def _(g, out, x, target, *, ignore_index, reduction):
 def softmax_cross_entropy_grad(g, x, target, ignore_index, reduction):
     """``(softmax(x) - onehot(target)) * g`` per row (divided by the number of targets kept
     for 'mean'), 0 in ignored rows: the VJP of ``softmax_cross_entropy`` on arrays."""
+    t, ignored = _valid_targets(target, ignore_index)
     scale = g
-    if reduction == "mean":
-        kept = target.size - np.count_nonzero(target == ignore_index)
-        scale = g / kept if kept else g * np.nan  # 0/0 is nan, silently (every row ignored)
+    if reduction == "mean":  # divided by the count of targets kept, as nll_loss_backward does
+        total = _total_weight(t, ignored, None, None)
+        scale = g / total if total else g * np.nan  # 0/0 is nan, silently (every row ignored)
     gx = native_rows.cross_entropy_grad(x, target, scale, ignore_index)
     if gx is not None:
         return gx
-    t, ignored = _valid_targets(target, ignore_index)
     p = np.asarray(softmax.forward(x, axis=(1,)))
     p[np.arange(len(t)), t] -= 1
     gx = p * np.asarray(scale, x.dtype).reshape(-1, 1)

@@ -113,3 +113,35 @@ def test_kernels_decline_what_they_do_not_cover():
     assert rows.cross_entropy_grad(x, t, np.ones(3, np.float32), -100) is None
     with ember.native.use(False):
         assert rows.cross_entropy(x, t, -100) is None
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("per_row", [False, True])
+def test_loss_with_grad_has_the_bits_of_the_two_kernels(dtype, shape, per_row):
+    """One pass for both: the same operations as cross_entropy and cross_entropy_grad, so the
+    same bits (each of those is checked against PyTorch above)."""
+    x, t = _case(shape, dtype)
+    scale = RNG.standard_normal(shape[0]).astype(dtype) if per_row else np.asarray(0.25, dtype)
+    gx = np.empty_like(x)
+    losses = rows.cross_entropy_with_grad(x, t, scale, -100, gx)
+    want_losses, _ = rows.cross_entropy(x, t, -100)
+    np.testing.assert_array_equal(losses, want_losses)
+    np.testing.assert_array_equal(gx, rows.cross_entropy_grad(x, t, scale, -100))
+
+
+def test_loss_with_grad_matches_torch_in_float64():
+    x, t = _case((7, 10), np.float64)
+    gx = np.empty_like(x)
+    losses = rows.cross_entropy_with_grad(x, t, np.asarray(1.0), -100, gx)
+    xt = torch.tensor(x, requires_grad=True)
+    want = TF.cross_entropy(xt, torch.tensor(t), reduction="none")
+    want.sum().backward()
+    np.testing.assert_allclose(losses, want.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(gx, xt.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_loss_with_grad_declines_a_wrong_buffer():
+    x, t = _case((5, 4), np.float32)
+    assert rows.cross_entropy_with_grad(x, t, np.asarray(1.0), -100, np.empty((5, 4))) is None
+    assert rows.cross_entropy_with_grad(x, t, np.ones(3), -100, np.empty_like(x)) is None

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.skipif(build.compiler() is None, reason="no C compiler 
 RNG = np.random.default_rng(0)
 DTYPES = [np.float32, np.float64]
 TOL = {np.float32: 2e-5, np.float64: 1e-12}
-WIDTHS = [1, 3, 16, 33, 128, 1000]
+WIDTHS = [1, 3, 12, 16, 24, 33, 128, 1000]  # every block and tail of the vector row max
 
 
 def test_exp_is_within_one_ulp_of_float64():
@@ -118,6 +118,20 @@ def test_softmax_specials_follow_torch(dtype):
     tx = torch.tensor(x)
     np.testing.assert_allclose(rows.softmax(x), torch.softmax(tx, -1).numpy(), rtol=1e-6)
     np.testing.assert_allclose(rows.log_softmax(x), torch.log_softmax(tx, -1).numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [5, 12, 24, 37])
+def test_the_row_max_finds_the_max_and_nan_anywhere(dtype, n):
+    """The row max is vectorized in blocks of 16, 8 (and 4) lanes with a scalar tail: a max
+    or a NaN in each of those places must be seen, as PyTorch sees it."""
+    for j in range(n):
+        x = RNG.standard_normal((2, n)).astype(dtype)
+        x[0, j] = 40.0  # the max: exp(x - max) underflows elsewhere if the max is missed
+        x[1, j] = np.nan
+        tx = torch.tensor(x)
+        np.testing.assert_allclose(rows.softmax(x), torch.softmax(tx, -1).numpy(), rtol=1e-6)
+        assert np.isnan(rows.log_softmax(x)[1]).all()
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

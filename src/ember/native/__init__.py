@@ -40,6 +40,7 @@ SIGNATURES = {
     "cross_entropy": ((_P, _P, _P, _L, _L, ctypes.c_int64), _FLOATS),
     "sigmoid": ((_P, _P, _L), {np.dtype(np.float32): "f32"}),
     "cross_entropy_grad": ((_P, _P, _P, _L, _P, _L, _L, ctypes.c_int64), _FLOATS),
+    "cross_entropy_with_grad": ((_P, _P, _P, _L, _P, _P, _L, _L, ctypes.c_int64), _FLOATS),
     "max_pool_2x2": ((_P, _P, *(_L,) * 5), _FLOATS),
     "max_pool_2x2_grad": ((_P, _P, _P, _P, *(_L,) * 5), _FLOATS),
     "select": ((_P, _P, _P, _P, _L), _WIDTHS),

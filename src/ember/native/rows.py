@@ -170,13 +170,10 @@ def cross_entropy_grad(x, target, scale, ignore_index: int):
     row), 0 in rows whose target is ``ignore_index``: the gradient of ``cross_entropy``'s
     losses weighted by ``scale``. None when the kernel does not apply."""
     fn = kernel("cross_entropy_grad", x.dtype)
-    if fn is None or not _class_rows(x, target):
+    if fn is None or not _class_rows(x, target) or (scaled := _row_scale(scale, x)) is None:
         return None
     rows, n = x.shape
-    scale = np.ascontiguousarray(scale, x.dtype)
-    if scale.size not in (1, rows):
-        return None
-    step = 0 if scale.size == 1 and rows != 1 else 1
+    scale, step = scaled
     gx = np.empty_like(x)
     px, pt, ps, pg = address(x), address(target), address(scale), address(gx)
     item, ignore = x.itemsize, _ignore(ignore_index)
@@ -187,3 +184,40 @@ def cross_entropy_grad(x, target, scale, ignore_index: int):
 
     parallel.run(part, rows, 4 * x.size)
     return gx
+
+
+def _row_scale(scale, x):
+    """(``scale`` as a contiguous array of x's dtype, its step per row: 0 for one value for
+    every row), or None when it has neither one value nor one per row."""
+    rows = x.shape[0]
+    scale = np.ascontiguousarray(scale, x.dtype)
+    if scale.size not in (1, rows):
+        return None
+    return scale, 0 if scale.size == 1 and rows != 1 else 1
+
+
+def cross_entropy_with_grad(x, target, scale, ignore_index: int, gx):
+    """``cross_entropy``'s per-row losses and ``cross_entropy_grad``'s gradient (written into
+    ``gx``, an (N, C) array of x's dtype) from one pass over ``x``, with the same bits as
+    those two; None when the kernel does not apply."""
+    fn = kernel("cross_entropy_with_grad", x.dtype)
+    if fn is None or not _class_rows(x, target) or (scaled := _row_scale(scale, x)) is None:
+        return None
+    if not (gx.shape == x.shape and _same(x.dtype, gx)):
+        return None
+    rows, n = x.shape
+    scale, step = scaled
+    loss = np.empty(rows, x.dtype)
+    ignore = _ignore(ignore_index)
+    fn(
+        address(x),
+        address(target),
+        address(scale),
+        step,
+        address(loss),
+        address(gx),
+        rows,
+        n,
+        ignore,
+    )
+    return loss

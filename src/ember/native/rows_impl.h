@@ -52,6 +52,9 @@ static inline T FN(sqdev_)(const T *restrict x, long n, T m) {
     return s;
 }
 
+#ifdef ROW_MAX
+static inline T FN(max_)(const T *restrict x, long n) { return ROW_MAX(x, n); }
+#else
 static inline T FN(max_)(const T *restrict x, long n) {
     T acc[LANES];
     for (int k = 0; k < LANES; k++) acc[k] = -INFINITY;
@@ -63,6 +66,7 @@ static inline T FN(max_)(const T *restrict x, long n) {
     for (; j < n; j++) m = x[j] > m ? x[j] : m;
     return m; /* NaNs are skipped here; they spread through the sums that follow */
 }
+#endif
 
 /* mean and 1 / sqrt(biased variance + eps) of one row, in two passes */
 static inline void FN(moments_)(const T *restrict x, long n, T eps, T *mean, T *rstd) {
@@ -188,6 +192,30 @@ void FN(ember_cross_entropy_grad_)(const T *x, const int64_t *t, const T *scale,
         T s = scale[r * scale_step];
         FN(exp_shifted_)(x + r * n, gr, n);
         T k = s / FN(sum_)(gr, n);
+        for (long j = 0; j < n; j++) gr[j] *= k;
+        gr[t[r]] -= s;
+    }
+}
+
+/* Both of the above in one pass: loss[r] as ember_cross_entropy_ gives it and gx[r] as
+ * ember_cross_entropy_grad_ gives it (the same operations, so the same bits), for a compiled
+ * training step that needs the loss and its gradient at once. */
+void FN(ember_cross_entropy_with_grad_)(const T *x, const int64_t *t, const T *scale,
+                                        long scale_step, T *loss, T *gx, long rows, long n,
+                                        int64_t ignore) {
+    for (long r = 0; r < rows; r++) {
+        T *gr = gx + r * n;
+        if (t[r] == ignore) {
+            loss[r] = 0;
+            for (long j = 0; j < n; j++) gr[j] = 0;
+            continue;
+        }
+        const T *xr = x + r * n;
+        T m = FN(exp_shifted_)(xr, gr, n);
+        T total = FN(sum_)(gr, n);
+        loss[r] = LOG(total) - (xr[t[r]] - m);
+        T s = scale[r * scale_step];
+        T k = s / total;
         for (long j = 0; j < n; j++) gr[j] *= k;
         gr[t[r]] -= s;
     }

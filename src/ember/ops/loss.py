@@ -283,14 +283,20 @@ def _(g, out, x, target, *, ignore_index, reduction):
     return gl - OPS["exp"](logp) * OPS["sum"](gl, axis=(1,), keepdims=True), None
 
 
+def grad_scale(g, t, ignored, reduction):
+    """The factor of each row's ``softmax - onehot``: ``g``, divided by the number of targets
+    kept for 'mean' (as nll_loss_backward does)."""
+    if reduction != "mean":
+        return g
+    total = _total_weight(t, ignored, None, None)
+    return g / total if total else g * np.nan  # 0/0 is nan, silently (every row ignored)
+
+
 def softmax_cross_entropy_grad(g, x, target, ignore_index, reduction):
     """``(softmax(x) - onehot(target)) * g`` per row (divided by the number of targets kept
     for 'mean'), 0 in ignored rows: the VJP of ``softmax_cross_entropy`` on arrays."""
     t, ignored = _valid_targets(target, ignore_index)
-    scale = g
-    if reduction == "mean":  # divided by the count of targets kept, as nll_loss_backward does
-        total = _total_weight(t, ignored, None, None)
-        scale = g / total if total else g * np.nan  # 0/0 is nan, silently (every row ignored)
+    scale = grad_scale(g, t, ignored, reduction)
     gx = native_rows.cross_entropy_grad(x, target, scale, ignore_index)
     if gx is not None:
         return gx
@@ -371,3 +377,6 @@ def binary_cross_entropy_target_backward(g, x):
 @binary_cross_entropy_target_backward.defvjp
 def _(gg, out, g, x):
     return OPS["binary_cross_entropy_target_backward"](gg, x), -(gg * g) / (x * (1 - x))
+
+
+from ember.ops import loss_with_grad as _loss_with_grad  # noqa: E402,F401  (registers its op)

@@ -11,13 +11,16 @@ from ember.passes.cse import cse
 from ember.passes.dce import dce
 from ember.passes.fold import fold
 from ember.passes.fuse import fuse
+from ember.passes.loss_grad import loss_grad
 from ember.passes.memory import memory
 from ember.passes.simplify import simplify
 
-# name -> pass, in the order they run. Later passes register themselves here in this order:
-# simplify, fold, cse, dce, fuse, memory (fuse and memory run last: they change node kinds and
-# add buffer annotations that the earlier passes need not understand).
+# name -> pass, in the order they run: simplify, fold, cse, dce, loss_grad, fuse, memory
+# (loss_grad after cse, which merges the logits the loss and its gradient read; fuse and
+# memory last: they change node kinds and add buffer annotations that the earlier passes need
+# not understand).
 PIPELINE: dict = {"simplify": simplify, "fold": fold, "cse": cse, "dce": dce}
+PIPELINE["loss_grad"] = loss_grad
 PIPELINE["fuse"] = fuse
 PIPELINE["memory"] = memory
 

@@ -145,3 +145,15 @@ def test_loss_with_grad_declines_a_wrong_buffer():
     x, t = _case((5, 4), np.float32)
     assert rows.cross_entropy_with_grad(x, t, np.asarray(1.0), -100, np.empty((5, 4))) is None
     assert rows.cross_entropy_with_grad(x, t, np.ones(3), -100, np.empty_like(x)) is None
+
+
+def test_loss_with_grad_split_over_threads_gives_the_serial_bits(monkeypatch):
+    x, t = _case((301, 7), np.float32)
+    scale = RNG.standard_normal(301).astype(np.float32)
+    serial_gx = np.empty_like(x)
+    serial = rows.cross_entropy_with_grad(x, t, scale, -100, serial_gx)
+    monkeypatch.setattr(parallel, "MIN_WORK", [1])
+    monkeypatch.setattr(parallel, "THREADS", [3])
+    gx = np.empty_like(x)
+    np.testing.assert_array_equal(rows.cross_entropy_with_grad(x, t, scale, -100, gx), serial)
+    np.testing.assert_array_equal(gx, serial_gx)

@@ -109,7 +109,11 @@ def status() -> str:
 
 @contextlib.contextmanager
 def use(flag: bool):
-    """Turn the native kernels on or off inside a ``with`` block (tests, comparisons)."""
+    """Turn the native kernels on or off inside a ``with`` block (tests, comparisons).
+
+    The C dispatcher (``ember.native.dispatch``) is not a kernel and stays: it is chosen once,
+    at import, and runs the same Python forwards, which then take their NumPy paths. Only
+    ``EMBER_NATIVE=0`` in the environment turns off both."""
     old, _on[0] = _on[0], bool(flag)
     try:
         yield

@@ -208,16 +208,22 @@ def cross_entropy_with_grad(x, target, scale, ignore_index: int, gx):
     rows, n = x.shape
     scale, step = scaled
     loss = np.empty(rows, x.dtype)
-    ignore = _ignore(ignore_index)
-    fn(
-        address(x),
-        address(target),
-        address(scale),
-        step,
-        address(loss),
-        address(gx),
-        rows,
-        n,
-        ignore,
-    )
+    px, pt, ps, pl, pg = address(x), address(target), address(scale), address(loss), address(gx)
+    item, ignore = x.itemsize, _ignore(ignore_index)
+
+    def part(a, c):
+        off = a * n * item
+        fn(
+            px + off,
+            pt + a * 8,
+            ps + a * step * item,
+            step,
+            pl + a * item,
+            pg + off,
+            c - a,
+            n,
+            ignore,
+        )
+
+    parallel.run(part, rows, 4 * x.size)
     return loss

@@ -85,3 +85,28 @@ def test_compiled_training_step_uses_it_and_can_switch_it_off():
             ops.count("softmax_cross_entropy"),
         )
     assert counts == {"on": (1, 0), "off": (0, 1)}
+
+
+def test_a_symbolic_batch_keeps_both_nodes():
+    g = Graph()
+    x = g.add_input(np.float32, ("N", 4), "x")
+    t = g.add_input(np.int64, ("N",), "t")
+    loss = g.add_node("softmax_cross_entropy", [x, t], KW).outputs[0]
+    one = g.add_const(np.float32(1.0))
+    gx = g.add_node("softmax_cross_entropy_backward", [one, x, t], KW).outputs[0]
+    g.outputs = [loss, gx]
+    assert "softmax_cross_entropy_with_grad" not in _ops(loss_grad(g))
+
+
+def test_a_dynamic_batch_step_matches_eager():
+    steps = []
+    for _ in range(2):
+        ember.manual_seed(0)
+        model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3))
+        steps.append(classifier_step(model, optim.SGD(model.parameters(), lr=0.1)))
+    eager, compiled = steps[0], ember.compile(steps[1], dynamic=True)
+    rng = np.random.default_rng(2)
+    for n in (5, 7, 5):
+        x = ember.tensor(rng.standard_normal((n, 6)).astype(np.float32))
+        y = ember.tensor(rng.integers(0, 3, n))
+        assert float(compiled(x, y)) == float(eager(x, y))

@@ -49,6 +49,8 @@ def _pairs(g) -> dict:
         at, forward = forwards.get(_key(node, logits, target), (None, None))
         if forward is None or forward in pairs:
             continue
+        if not all(type(d) is int for d in logits.shape):
+            continue  # a symbolic batch: the packed layout needs concrete sizes
         if isinstance(seed, Value) and produced.get(seed, -1) >= at:
             continue  # the seed is computed from the loss (or after it)
         pairs[forward] = node

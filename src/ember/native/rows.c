@@ -17,43 +17,11 @@
 
 #define LANES 16
 
-/* The row max, vectorized by hand: GCC will not turn `x > m ? x : m` into vmaxps without
- * -ffinite-math-only, and the scalar loop was a fifth of a 64-wide softmax. vmaxps(x, m)
- * returns m when x is NaN, so NaNs are skipped as in the portable loop of rows_impl.h. */
+/* With AVX the row max is vectorized by hand (rows_impl.h, under VMAX): GCC will not turn
+ * `x > m ? x : m` into vmaxps without -ffinite-math-only, and the scalar loop was a fifth of
+ * a 64-wide softmax. Each type below names its vector type and intrinsics. */
 #ifdef __AVX__
 #include <immintrin.h>
-
-static inline float max_row_f32(const float *x, long n) {
-    __m256 a = _mm256_set1_ps(-INFINITY), b = a;
-    long j = 0;
-    for (; j + 16 <= n; j += 16) {
-        a = _mm256_max_ps(_mm256_loadu_ps(x + j), a);
-        b = _mm256_max_ps(_mm256_loadu_ps(x + j + 8), b);
-    }
-    for (; j + 8 <= n; j += 8) a = _mm256_max_ps(_mm256_loadu_ps(x + j), a);
-    float lanes[8], m = -INFINITY;
-    _mm256_storeu_ps(lanes, _mm256_max_ps(a, b));
-    for (int k = 0; k < 8; k++) m = lanes[k] > m ? lanes[k] : m;
-    for (; j < n; j++) m = x[j] > m ? x[j] : m;
-    return m;
-}
-
-static inline double max_row_f64(const double *x, long n) {
-    __m256d a = _mm256_set1_pd(-INFINITY), b = a;
-    long j = 0;
-    for (; j + 8 <= n; j += 8) {
-        a = _mm256_max_pd(_mm256_loadu_pd(x + j), a);
-        b = _mm256_max_pd(_mm256_loadu_pd(x + j + 4), b);
-    }
-    for (; j + 4 <= n; j += 4) a = _mm256_max_pd(_mm256_loadu_pd(x + j), a);
-    double lanes[4], m = -INFINITY;
-    _mm256_storeu_pd(lanes, _mm256_max_pd(a, b));
-    for (int k = 0; k < 4; k++) m = lanes[k] > m ? lanes[k] : m;
-    for (; j < n; j++) m = x[j] > m ? x[j] : m;
-    return m;
-}
-#define ROW_MAX_F32 max_row_f32
-#define ROW_MAX_F64 max_row_f64
 #endif
 
 #define T float
@@ -61,11 +29,15 @@ static inline double max_row_f64(const double *x, long n) {
 #define SQRT sqrtf
 #define LOG logf
 #define EXP_NONPOSITIVE exp_nonpositive_f32
-#ifdef ROW_MAX_F32
-#define ROW_MAX ROW_MAX_F32
+#ifdef __AVX__
+#define VEC __m256
+#define VLANES 8
+#define VSET1 _mm256_set1_ps
+#define VLOAD _mm256_loadu_ps
+#define VSTORE _mm256_storeu_ps
+#define VMAX _mm256_max_ps
 #endif
 #include "rows_impl.h"
-#undef ROW_MAX
 #undef T
 #undef S
 #undef SQRT
@@ -77,11 +49,15 @@ static inline double max_row_f64(const double *x, long n) {
 #define SQRT sqrt
 #define LOG log
 #define EXP_NONPOSITIVE exp
-#ifdef ROW_MAX_F64
-#define ROW_MAX ROW_MAX_F64
+#ifdef __AVX__
+#define VEC __m256d
+#define VLANES 4
+#define VSET1 _mm256_set1_pd
+#define VLOAD _mm256_loadu_pd
+#define VSTORE _mm256_storeu_pd
+#define VMAX _mm256_max_pd
 #endif
 #include "rows_impl.h"
-#undef ROW_MAX
 
 /* The float32 exp above over an array, so that its accuracy can be tested. */
 void ember_exp_nonpositive_f32(const float *x, float *y, long n) {

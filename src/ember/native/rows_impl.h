@@ -1,5 +1,6 @@
 /* The row kernels for one element type: included by rows.c once per type with T (the C
- * type), S (its name suffix), SQRT and EXP_NONPOSITIVE defined. */
+ * type), S (its name suffix), SQRT and EXP_NONPOSITIVE defined, and with AVX the vector type
+ * and intrinsics of the row max (VEC, VLANES, VSET1, VLOAD, VSTORE, VMAX). */
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
@@ -52,8 +53,22 @@ static inline T FN(sqdev_)(const T *restrict x, long n, T m) {
     return s;
 }
 
-#ifdef ROW_MAX
-static inline T FN(max_)(const T *restrict x, long n) { return ROW_MAX(x, n); }
+#ifdef VMAX
+/* vmaxps(x, m) returns m when x is NaN: NaNs are skipped as in the portable loop below */
+static inline T FN(max_)(const T *restrict x, long n) {
+    VEC a = VSET1(-INFINITY), b = a;
+    long j = 0;
+    for (; j + 2 * VLANES <= n; j += 2 * VLANES) {
+        a = VMAX(VLOAD(x + j), a);
+        b = VMAX(VLOAD(x + j + VLANES), b);
+    }
+    for (; j + VLANES <= n; j += VLANES) a = VMAX(VLOAD(x + j), a);
+    T lanes[VLANES], m = -INFINITY;
+    VSTORE(lanes, VMAX(a, b));
+    for (int k = 0; k < VLANES; k++) m = lanes[k] > m ? lanes[k] : m;
+    for (; j < n; j++) m = x[j] > m ? x[j] : m;
+    return m;
+}
 #else
 static inline T FN(max_)(const T *restrict x, long n) {
     T acc[LANES];
@@ -224,3 +239,9 @@ void FN(ember_cross_entropy_with_grad_)(const T *x, const int64_t *t, const T *s
 #undef FN
 #undef CAT
 #undef CAT_
+#undef VEC
+#undef VLANES
+#undef VSET1
+#undef VLOAD
+#undef VSTORE
+#undef VMAX

@@ -283,12 +283,11 @@ def _(g, out, x, target, *, ignore_index, reduction):
     return gl - OPS["exp"](logp) * OPS["sum"](gl, axis=(1,), keepdims=True), None
 
 
-def grad_scale(g, t, ignored, reduction):
-    """The factor of each row's ``softmax - onehot``: ``g``, divided by the number of targets
-    kept for 'mean' (as nll_loss_backward does)."""
+def grad_scale(g, total, reduction):
+    """The factor of each row's ``softmax - onehot``: ``g``, divided by ``total`` (the number
+    of targets kept) for 'mean', as nll_loss_backward does."""
     if reduction != "mean":
         return g
-    total = _total_weight(t, ignored, None, None)
     return g / total if total else g * np.nan  # 0/0 is nan, silently (every row ignored)
 
 
@@ -296,7 +295,8 @@ def softmax_cross_entropy_grad(g, x, target, ignore_index, reduction):
     """``(softmax(x) - onehot(target)) * g`` per row (divided by the number of targets kept
     for 'mean'), 0 in ignored rows: the VJP of ``softmax_cross_entropy`` on arrays."""
     t, ignored = _valid_targets(target, ignore_index)
-    scale = grad_scale(g, t, ignored, reduction)
+    total = _total_weight(t, ignored, None, None) if reduction == "mean" else 1.0
+    scale = grad_scale(g, total, reduction)
     gx = native_rows.cross_entropy_grad(x, target, scale, ignore_index)
     if gx is not None:
         return gx

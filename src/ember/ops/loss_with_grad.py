@@ -47,7 +47,8 @@ def softmax_cross_entropy_with_grad(g, x, target, *, ignore_index, reduction):
     out = np.empty(rows * classes + loss_size(rows, reduction), x.dtype)
     gx = out[: rows * classes].reshape(rows, classes)
     t, ignored = L._valid_targets(target, ignore_index)
-    scale = L.grad_scale(g, t, ignored, reduction)
+    kept = L._total_weight(t, ignored, None, None) if reduction == "mean" else 1.0
+    scale = L.grad_scale(g, kept, reduction)
     losses = native_rows.cross_entropy_with_grad(x, target, scale, ignore_index, gx)
     if losses is None:  # no kernel: the two ops' own forwards
         loss = L.softmax_cross_entropy.forward(
@@ -57,7 +58,6 @@ def softmax_cross_entropy_with_grad(g, x, target, *, ignore_index, reduction):
     elif reduction == "none":
         loss = losses
     else:
-        kept = L._total_weight(t, ignored, None, None) if reduction == "mean" else 1.0
         loss = L._reduced(losses, kept, reduction)
     out[rows * classes :] = np.reshape(loss, -1)
     return out

@@ -283,6 +283,12 @@ def _(g, out, x, target, *, ignore_index, reduction):
     return gl - OPS["exp"](logp) * OPS["sum"](gl, axis=(1,), keepdims=True), None
 
 
+def kept_count(t, ignored, reduction):
+    """The 'mean' divisor of an unweighted loss: the number of targets kept (1.0 for the
+    other reductions, which divide by nothing)."""
+    return _total_weight(t, ignored, None, None) if reduction == "mean" else 1.0
+
+
 def grad_scale(g, total, reduction):
     """The factor of each row's ``softmax - onehot``: ``g``, divided by ``total`` (the number
     of targets kept) for 'mean', as nll_loss_backward does."""
@@ -295,8 +301,7 @@ def softmax_cross_entropy_grad(g, x, target, ignore_index, reduction):
     """``(softmax(x) - onehot(target)) * g`` per row (divided by the number of targets kept
     for 'mean'), 0 in ignored rows: the VJP of ``softmax_cross_entropy`` on arrays."""
     t, ignored = _valid_targets(target, ignore_index)
-    total = _total_weight(t, ignored, None, None) if reduction == "mean" else 1.0
-    scale = grad_scale(g, total, reduction)
+    scale = grad_scale(g, kept_count(t, ignored, reduction), reduction)
     gx = native_rows.cross_entropy_grad(x, target, scale, ignore_index)
     if gx is not None:
         return gx

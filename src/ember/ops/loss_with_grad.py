@@ -47,7 +47,7 @@ def softmax_cross_entropy_with_grad(g, x, target, *, ignore_index, reduction):
     out = np.empty(rows * classes + loss_size(rows, reduction), x.dtype)
     gx = out[: rows * classes].reshape(rows, classes)
     t, ignored = L._valid_targets(target, ignore_index)
-    kept = L._total_weight(t, ignored, None, None) if reduction == "mean" else 1.0
+    kept = L.kept_count(t, ignored, reduction)
     scale = L.grad_scale(g, kept, reduction)
     losses = native_rows.cross_entropy_with_grad(x, target, scale, ignore_index, gx)
     if losses is None:  # no kernel: the two ops' own forwards

@@ -26,7 +26,7 @@ def c_for_every_size(monkeypatch):
 
 def _values(dtype, rng, n=N):
     v = rng.standard_normal(n).astype(dtype)
-    v[: len(SPECIALS)] = np.array(SPECIALS, dtype)
+    v[: len(SPECIALS)] = np.array(SPECIALS, dtype)[:n]
     return rng.permutation(v)
 
 
@@ -199,6 +199,73 @@ def test_threaded_split_gives_the_serial_bits(monkeypatch):
         _same(np.asarray(a), b)
 
 
+# (output shape, the shapes of the broadcast inputs b and m): a bias read per column, a
+# statistic read per row, both at once, a single element, and a bias of a 3-D activation
+BROADCASTS = [
+    ((8, 33), (33,), (8, 1)),
+    ((5, 7, 9), (1, 9), (5, 7, 1)),
+    ((6, 4, 5), (4, 5), (6, 1, 1)),
+    ((3, 37), (1, 1), (3, 1)),
+]
+
+
+def _bias_chain(g, x, b, m, s):
+    """relu(x * s + b) and the normalization (x - m) * b: per-column and per-row reads."""
+    pre = _add(g, "add", _add(g, "mul", x, s), b)
+    return [_add(g, "relu", pre), _add(g, "mul", _add(g, "sub", x, m), b), _add(g, "le", pre, m)]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dt", [F32, F64], ids=str)
+@pytest.mark.parametrize("shapes", BROADCASTS, ids=str)
+def test_broadcast_inputs_are_read_per_row_and_column(shapes, dt, threads, monkeypatch):
+    out, b_shape, m_shape = shapes
+    g = Graph()
+    x, s = g.add_input(dt, out, "x"), g.add_input(dt, (), "s")
+    b, m = g.add_input(dt, b_shape, "b"), g.add_input(dt, m_shape, "m")
+    g.outputs = _bias_chain(g, x, b, m, s)
+    monkeypatch.setattr(parallel, "MIN_WORK", [1 if threads > 1 else 1 << 40])
+    monkeypatch.setattr(parallel, "THREADS", [threads])
+    fn = codegen.generate(run_passes(g))
+    assert "_fused([" in fn.source  # one C kernel, not the NumPy chain
+    rng = np.random.default_rng(7)
+    for _ in range(2):
+        ins = [
+            _values(dt, rng, int(np.prod(out))).reshape(out),
+            np.asarray(rng.standard_normal(), dt),
+            _values(dt, rng, int(np.prod(b_shape))).reshape(b_shape),
+            _values(dt, rng, int(np.prod(m_shape))).reshape(m_shape),
+        ]
+        want = run_graph(g, ins)
+        for got, ref in zip(fn(*ins), want):
+            _same(np.asarray(got), np.asarray(ref))
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_an_output_over_a_broadcast_input_makes_the_inputs_copied():
+    g = Graph()
+    x, b = g.add_input(F32, (4, 16), "x"), g.add_input(F32, (16,), "b")
+    g.outputs = [_add(g, "relu", _add(g, "add", x, b))]
+    rng = np.random.default_rng(8)
+    xs = _values(F32, rng, 64).reshape(4, 16)
+    store = np.zeros(64, np.float32)
+    store[:16] = rng.standard_normal(16)
+    bias = store[:16]  # the output's first row is the bias's memory: a plain loop would
+    want = run_graph(g, [xs, bias.copy()])[0]  # read the bias it has overwritten
+    (got,) = _kernel_call(g, [xs, bias], {0: store.reshape(4, 16)})
+    _same(got, want)
+
+
+def test_a_broadcast_input_of_the_wrong_size_is_refused():
+    g = Graph()
+    x, b = g.add_input(F32, (4, 16), "x"), g.add_input(F32, (16,), "b")
+    g.outputs = [_add(g, "relu", _add(g, "add", x, b))]
+    fits = r"input of shape \(8,\) does not fit the output \(4, 16\)"
+    with pytest.raises(ValueError, match=fits):
+        _kernel_call(g, [np.ones((4, 16), np.float32), np.ones(8, np.float32)])
+
+
 def _only_node(g):
     return [n for n in fuse(g).nodes if n.op == "fused"]
 
@@ -214,9 +281,11 @@ def test_what_stays_numpy(monkeypatch):
     # exp: NumPy's bits differ from the C library's
     g = _rows_graph(lambda g, x, b: _add(g, "exp", _add(g, "mul", x, 2.0)))
     assert fused_c.compile_nodes(_only_node(g)) == {}
-    # a row broadcast (a bias) is not an input of the output's shape
-    g = _rows_graph(lambda g, x, b: _add(g, "relu", _add(g, "add", _add(g, "mul", x, 2.0), b)))
-    assert fused_c.compile_nodes(_only_node(g)) == {}
+    # an input broadcast along the rows and the columns both: no one split fits it
+    h = Graph()
+    x, c = h.add_input(F32, (8, 4, 16), "x"), h.add_input(F32, (4, 1), "c")
+    h.outputs = [_add(h, "relu", _add(h, "add", x, c))]
+    assert fused_c.compile_nodes(_only_node(h)) == {}
     h = Graph()
     i = h.add_input(np.int32, (8, 16), "i")
     h.outputs = [_add(h, "add", _add(h, "mul", i, 3), 1)]  # integer arithmetic

@@ -118,3 +118,31 @@ def test_input_graph_is_not_mutated():
     before = str(g)
     fuse(g)
     assert str(g) == before and g.outputs[0].producer.op == "neg"
+
+
+@pytest.mark.parametrize("lead", [(6,), (2, 3)], ids=["2-D", "3-D"])
+def test_a_linear_read_by_an_elementwise_node_gives_its_bias_to_the_chain(lead):
+    g = Graph()
+    x = g.add_input(np.float32, (*lead, 5), "x")
+    w, b = g.add_input(np.float32, (4, 5), "w"), g.add_input(np.float32, (4,), "b")
+    w2, b2 = g.add_input(np.float32, (3, 4), "w2"), g.add_input(np.float32, (3,), "b2")
+    y = g.add_node("linear", [x, w, b]).outputs[0]
+    h = g.add_node("relu", [y]).outputs[0]
+    g.outputs = [g.add_node("linear", [h, w2, b2]).outputs[0]]  # read by no elementwise node
+    f = _same(g, [_x(*lead, 5), _x(4, 5), _x(4), _x(3, 4), _x(3)])
+    assert _ops(f) == ["linear", "fused", "linear"]
+    assert [len(n.inputs) for n in f.nodes] == [2, 2, 3]
+    assert [n.op for n in f.nodes[1].subgraphs["body"].nodes] == ["add", "relu"]
+    assert f.nodes[1].inputs[1].name == "b"
+
+
+def test_a_float16_linear_keeps_its_bias():
+    """float16 adds the bias to the float32 GEMM result before rounding: splitting it off
+    would round twice."""
+    g = Graph()
+    x = g.add_input(np.float16, (6, 5), "x")
+    w, b = g.add_input(np.float16, (4, 5), "w"), g.add_input(np.float16, (4,), "b")
+    y = g.add_node("linear", [x, w, b]).outputs[0]
+    g.outputs = [g.add_node("mul", [g.add_node("relu", [y]).outputs[0], 2.0]).outputs[0]]
+    f = fuse(g)
+    assert _ops(f) == ["linear", "fused"] and len(f.nodes[0].inputs) == 3

@@ -11,6 +11,10 @@ A node joins the group of a value it reads when it has the group's shape and no 
 the group has read the group's values yet (emitting the group at its last member's position
 must not move a value after one of its readers).
 
+A ``linear(x, w, b)`` read by an elementwise node is first split into ``linear(x, w)`` and
+``add(_, b)``, so the bias joins the chain after it (bias + relu in one pass). The bits are
+the same: the registry's linear adds its bias after the GEMM as its own step.
+
 >>> import numpy as np
 >>> from ember.ir import Graph, run_graph
 >>> g = Graph()
@@ -44,6 +48,7 @@ ELEMENTWISE = frozenset(
 def fuse(graph):
     """Group elementwise chains into ``fused`` nodes (a new graph; the input is untouched)."""
     g = graph.copy()
+    _split_biases(g)
     groups = _groups(g)
     escaping = {v for v in g.outputs if isinstance(v, Value)}
     readers = _readers(g)
@@ -56,6 +61,28 @@ def fuse(graph):
             nodes.append(_fused_node(group, readers, escaping))
     g.nodes = nodes
     return g
+
+
+def _split_biases(g) -> None:
+    """Split, in place, each float linear with a bias that an elementwise node reads."""
+    readers = _readers(g)
+    nodes = []
+    for node in g.nodes:
+        y = node.outputs[0] if node.op == "linear" and len(node.inputs) == 3 else None
+        if y is None or not any(_fusible(r) for r in readers.get(y, ())):
+            nodes.append(node)
+            continue
+        x, w, b = node.inputs
+        if y.dtype.kind != "f" or y.dtype.itemsize < 4 or b.shape != (w.shape[0],):
+            nodes.append(node)  # float16 adds its bias in float32 before rounding
+            continue
+        gemm = Node("linear", [x, w], node.attrs, loc=node.loc)
+        gemm.outputs = [Value(y.dtype, y.shape, g.fresh_name(), producer=gemm)]
+        bias = Node("add", [gemm.outputs[0], b], loc=node.loc)
+        bias.outputs = [y]
+        y.producer = bias
+        nodes += [gemm, bias]
+    g.nodes = nodes
 
 
 def _groups(g) -> dict:

@@ -294,10 +294,28 @@ def test_what_stays_numpy(monkeypatch):
     m = h.add_input(np.bool_, (8, 16), "m")
     h.outputs = [_add(h, "add", _add(h, "mul", m, m), m)]  # bool add is a logical or
     assert fused_c.compile_nodes(_only_node(h)) == {}
-    small = _graph(_sgd, F32, n=64)
-    monkeypatch.setattr(fused_c, "MIN_ELEMENTS", [65])  # too small to pay a C call
+    small = _graph(_sgd, F32, n=64)  # four ops
+    short = Graph()
+    v = short.add_input(F32, (64,), "v")
+    short.outputs = [_add(short, "add", _add(short, "mul", v, 2.0), 1.0)]  # two ops
+    monkeypatch.setattr(fused_c, "MIN_ELEMENTS", [65])  # too small to pay a ctypes call,
+    assert fused_c.compile_nodes(_only_node(short)) == {}  # and too short for the cheap one
+    assert len(fused_c.compile_nodes(_only_node(small))) == 1
+    monkeypatch.setattr(fused_c, "kernel_call", lambda: None)  # no extension: ctypes only
     assert fused_c.compile_nodes(_only_node(small)) == {}
     monkeypatch.setattr(fused_c, "MIN_ELEMENTS", [64])
     with ember.native.use(False):
         assert fused_c.compile_nodes(_only_node(small)) == {}
     assert len(fused_c.compile_nodes(_only_node(small))) == 1
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_without_the_call_extension_ctypes_runs_the_same_kernels(monkeypatch):
+    g = _graph(_adam, F32)
+    ins = _inputs(F32, np.random.default_rng(5))
+    want = [np.array(a) for a in codegen.generate(run_passes(g))(*ins)]
+    monkeypatch.setattr(fused_c, "kernel_call", lambda: None)
+    fn = codegen.generate(run_passes(g))
+    assert "_fused([" in fn.source
+    for a, b in zip(fn(*ins), want):
+        _same(np.asarray(a), b)

@@ -16,7 +16,8 @@ the output's dims into leading "rows" and trailing "columns": a bias of the trai
 trailing 1s (read once per row, as ``(x - mean) * rstd``). The loop runs over rows, then
 columns. Outputs may be written into an input's memory at the same element (the memory
 planner does that); any other overlap makes the kernel decline (return 1) and the call
-copies the inputs first.
+copies the inputs first. A kernel is called through ``ember.native.call`` (its arrays checked
+and passed in one C step) when that extension builds, else through ctypes.
 
 >>> import numpy as np
 >>> from ember.ir import Graph
@@ -36,17 +37,22 @@ from __future__ import annotations
 
 import ctypes
 import math
+import re
 
 import numpy as np
 
 from ember import native
 from ember.ir.graph import Value
 from ember.native import address, build, parallel
+from ember.native.call import kernel_call
 
 # Chains of fewer elements stay NumPy: a C call's fixed cost (pointers, checks) is about
-# NumPy's for a few ops on small arrays, and each distinct chain costs a compiler run once.
-# A symbolic dim counts as SYMBOLIC_DIM elements.
+# NumPy's for a few ops on small arrays. Through ctypes that is ~7 us, so small chains stay
+# NumPy; through ember.native.call it is ~2 us (measured 2026-12-07), three small NumPy
+# ops' worth, so a chain of MIN_OPS ops or more goes to C at any size (an optimizer's
+# update of a bias). A symbolic dim counts as SYMBOLIC_DIM elements.
 MIN_ELEMENTS = [4096]
+MIN_OPS = [3]
 SYMBOLIC_DIM = 32
 
 _F32, _F64, _BOOL = np.dtype(np.float32), np.dtype(np.float64), np.dtype(bool)
@@ -80,7 +86,7 @@ def compile_nodes(nodes) -> dict:
     index: dict = {}  # function text -> its number
     which = [index.setdefault(_source(n, "FN"), len(index)) for n in chosen]
     text = _PRELUDE + "\n".join(
-        src.replace("FN(", f"ember_fused_{k}(", 1) for src, k in index.items()
+        re.sub(r"\bFN(?=(_packed)?\()", f"ember_fused_{k}", src) for src, k in index.items()
     )
     lib, _why = build.load_source(text, "ember-fused")
     if lib is None:
@@ -90,7 +96,8 @@ def compile_nodes(nodes) -> dict:
         fn = getattr(lib, f"ember_fused_{k}")
         fn.restype = ctypes.c_int
         fn.argtypes = [ctypes.c_long] * 2 + [ctypes.c_void_p] * (len(n.inputs) + len(n.outputs))
-        out[n] = _Kernel(n, fn)
+        packed = ctypes.cast(getattr(lib, f"ember_fused_{k}_packed"), ctypes.c_void_p).value
+        out[n] = _Kernel(n, fn, packed)
     return out
 
 
@@ -102,7 +109,8 @@ def _qualifies(node) -> bool:
     if any(o.shape != shape for o in node.outputs) or layout(node) is None:
         return False
     size = math.prod(d if isinstance(d, int) else SYMBOLIC_DIM for d in shape)
-    if size < MIN_ELEMENTS[0]:
+    cheap_call = kernel_call() is not None and len(body.nodes) >= MIN_OPS[0]
+    if size < MIN_ELEMENTS[0] and not cheap_call:
         return False
     for inner in body.nodes:
         if inner.op not in OPS or len(inner.outputs) != 1:
@@ -220,6 +228,7 @@ def _source(node, name: str) -> str:
     for k, o in enumerate(body.outputs):
         loop.append(f"o{k}r[c] = {names[o]};")
     guard = f"    if ({' || '.join(checks)}) return 1;\n" if checks else ""
+    unpack = ", ".join(["d[0]", "d[1]"] + [f"p[{j}]" for j in range(len(params) - 2)])
     return (
         f"int {name}({', '.join(params)}) {{\n    const long n = rows * cols;\n{guard}"
         + "".join(f"    {line}\n" for line in pre)
@@ -228,6 +237,8 @@ def _source(node, name: str) -> str:
         + "        SAME_INDEX_ONLY\n        for (long c = 0; c < cols; c++) {\n"
         + "".join(f"            {line}\n" for line in loop)
         + "        }\n    }\n    return 0;\n}\n"
+        # the same, called with its sizes and pointers packed (ember.native.call)
+        + f"int {name}_packed(const long *d, void *const *p) {{ return {name}({unpack}); }}\n"
     )
 
 
@@ -311,15 +322,40 @@ class _Kernel:
     """Calls one generated function on NumPy arrays: ``(inputs, targets) -> outputs``, where
     a target is the array an output is written into, or None to allocate one."""
 
-    def __init__(self, node, fn):
+    def __init__(self, node, fn, packed):
         self.fn = fn
+        self.packed = packed  # the address of its (dims, pointers) entry point
         self.split, self.kinds = layout(node)
         self.first = self.kinds.index(FULL)
+        # for ember.native.call: how each array is used, and its buffer format
+        use = {FULL: "e", COLUMN: "c", ROW: "r", ONCE: "o"}
+        spec = [use[k] + x.dtype.char for k, x in zip(self.kinds, node.inputs)]
+        spec += ["w" + o.dtype.char for o in node.outputs]
+        self.spec = "".join(spec).encode()
         self.in_dtypes = [x.dtype for x in node.inputs]
         self.out_dtypes = [o.dtype for o in node.outputs]
 
     def __call__(self, inputs, targets):
         shape = inputs[self.first].shape
+        call = kernel_call()
+        if call is not None and math.prod(shape) < parallel.MIN_WORK[0]:
+            outs = [np.empty(shape, d) if t is None else t for t, d in self._targets(targets)]
+            try:  # checks types and sizes itself, in C
+                status = call(self.packed, self.split, shape, self.spec, [*inputs, *outs])
+            except (BufferError, TypeError, ValueError):  # converts, or says what is wrong
+                return self._checked(inputs, targets, shape)
+            if status:
+                ins = [a if kind == ONCE else np.array(a) for a, kind in zip(inputs, self.kinds)]
+                call(self.packed, self.split, shape, self.spec, [*ins, *outs])
+            return outs
+        return self._checked(inputs, targets, shape)
+
+    def _targets(self, targets):
+        return zip(targets, self.out_dtypes)
+
+    def _checked(self, inputs, targets, shape):
+        """The call with every input converted to its dtype and made contiguous, and a
+        clear error for an input or output that does not fit."""
         rows, cols = math.prod(shape[: self.split]), math.prod(shape[self.split :])
         n = rows * cols
         expect = {FULL: n, COLUMN: cols, ROW: rows, ONCE: 1}
@@ -335,17 +371,19 @@ class _Kernel:
                 a = np.ascontiguousarray(a)
             ins.append(a)
         outs = [np.empty(shape, dt) if t is None else t for t, dt in zip(targets, self.out_dtypes)]
-        for o in outs:
-            if o.size != n or not o.flags.c_contiguous:
-                raise ValueError(f"fused kernel: output buffer {o.shape} for shape {shape}")
+        for o, dt in zip(outs, self.out_dtypes):
+            if o.size != n or o.dtype != dt or not o.flags.c_contiguous:
+                raise ValueError(
+                    f"fused kernel: output buffer {o.shape} {o.dtype} for {shape} {dt}"
+                )
         if self._run(ins, outs, rows, cols):
             ins = [a if kind == ONCE else np.array(a) for a, kind in zip(ins, self.kinds)]
             self._run(ins, outs, rows, cols)  # copies share no memory with the outputs
         return outs
 
     def _run(self, ins, outs, rows, cols) -> int:
-        ptrs = [address(a) for a in ins] + [address(o) for o in outs]
         n = rows * cols
+        ptrs = [address(a) for a in ins] + [address(o) for o in outs]
         if n < parallel.MIN_WORK[0]:
             return self.fn(rows, cols, *ptrs)
         # threads check only their own slices: look at whole arrays first

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ember.errors import EmberValueError, ShapeError
+from ember.errors import EmberIndexError, EmberValueError, ShapeError
 from ember.native import rows as native_rows
 from ember.ops import rules
 from ember.ops.registry import OPS, grad_enabled, needs_input_grad, primitive
@@ -117,6 +117,22 @@ def _(g, out, x, *, axis):
 # ---- negative log likelihood ----------------------------------------------------------------
 
 
+def check_classes(op: str, target, classes: int, ignore_index) -> None:
+    """Raise unless every target is a class in [0, classes) or ``ignore_index``. The ops
+    check for themselves (nn.functional checks too, naming the function): a compiled graph
+    runs them on each call's targets, and their kernels index rows by target."""
+    t = np.asarray(target)
+    # one pass: seen as uint64, negative indices are huge, so max >= n flags both ends
+    u = t.view(np.uint64) if t.dtype == np.int64 else t.astype(np.uint64)
+    if t.size and u.max() >= classes:
+        bad = t[((t < 0) | (t >= classes)) & (t != ignore_index)]
+        if bad.size:
+            raise EmberIndexError(
+                f"{op}: target {int(bad.flat[0])} is out of bounds for {classes} classes "
+                f"(ignore_index={ignore_index})"
+            )
+
+
 def _valid_targets(target, ignore_index):
     """The targets with ignored entries replaced by class 0, and the ignore mask (or None)."""
     ignored = target == ignore_index
@@ -158,6 +174,7 @@ def nll_loss(logp, target, weight, *, ignore_index, reduction):
 
     ``weight`` is a (C,) array or None; targets must be valid class indices or ignore_index.
     """
+    check_classes("nll_loss", target, logp.shape[1], ignore_index)
     t, ignored = _valid_targets(target, ignore_index)
     if logp.ndim == 2:  # the common (N, C) case: plain fancy indexing is several times faster
         out = logp[np.arange(len(t)), t]
@@ -197,6 +214,7 @@ def _scatter_shape(g, target, weight, *, ignore_index, reduction, num_classes):
 def nll_loss_backward(g, target, weight, *, ignore_index, reduction, num_classes):
     """The adjoint of ``nll_loss``: ``-weight[t] * g`` (divided by the total weight for
     'mean') placed at class ``t`` along dim 1."""
+    check_classes("nll_loss_backward", target, num_classes, ignore_index)
     t, ignored = _valid_targets(target, ignore_index)
     vals = np.negative(g) if weight is None else g * -weight[t]
     if reduction == "mean":
@@ -255,6 +273,7 @@ def softmax_cross_entropy(x, target, *, ignore_index, reduction):
     """``nll_loss(log_softmax(x), target)`` of (N, C) logits and int64 class indices (valid or
     ``ignore_index``), without weights: the classifier's loss in one op, one pass per row
     instead of the composite's two ops and five passes. Same values as the composite."""
+    check_classes("cross_entropy", target, x.shape[1], ignore_index)
     res = native_rows.cross_entropy(x, target, ignore_index)
     if res is None:
         logp = log_softmax.forward(x, axis=(1,))
@@ -300,6 +319,7 @@ def grad_scale(g, total, reduction):
 def softmax_cross_entropy_grad(g, x, target, ignore_index, reduction):
     """``(softmax(x) - onehot(target)) * g`` per row (divided by the number of targets kept
     for 'mean'), 0 in ignored rows: the VJP of ``softmax_cross_entropy`` on arrays."""
+    check_classes("cross_entropy_backward", target, x.shape[1], ignore_index)
     t, ignored = _valid_targets(target, ignore_index)
     scale = grad_scale(g, kept_count(t, ignored, reduction), reduction)
     gx = native_rows.cross_entropy_grad(x, target, scale, ignore_index)

@@ -46,6 +46,7 @@ def softmax_cross_entropy_with_grad(g, x, target, *, ignore_index, reduction):
     rows, classes = x.shape
     out = np.empty(rows * classes + loss_size(rows, reduction), x.dtype)
     gx = out[: rows * classes].reshape(rows, classes)
+    L.check_classes("cross_entropy", target, classes, ignore_index)
     t, ignored = L._valid_targets(target, ignore_index)
     kept = L.kept_count(t, ignored, reduction)
     scale = L.grad_scale(g, kept, reduction)

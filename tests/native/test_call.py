@@ -75,6 +75,8 @@ def test_arrays_that_do_not_fit_are_refused_before_the_kernel_runs(kernel):
     np.testing.assert_array_equal(readonly, 0.0)
     with pytest.raises(TypeError, match="call"):
         call.kernel_call()(kernel.packed, 1, [4, 6], kernel.spec, [x, b, s, out])
+    with pytest.raises(TypeError, match="call"):  # at most six extra ints
+        call.kernel_call()(kernel.packed, 1, (4, 6), kernel.spec, [x, b, s, out], *range(7))
 
 
 def test_the_kernel_object_falls_back_and_names_what_is_wrong(kernel):

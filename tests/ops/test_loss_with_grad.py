@@ -69,3 +69,33 @@ def test_shape_rule_names_the_shapes():
     with pytest.raises(ShapeError, match=r"\(N, C\) logits and \(N,\) targets.*\(4, 3\).*\(5,\)"):
         op.shape((), (4, 3), (5,), ignore_index=-100, reduction="mean")
     assert op.shape((), (4, 3), (4,), ignore_index=-100, reduction="none") == (16,)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("rows", [1, 7, 8, 9, 127, 128, 129, 130, 255, 300, 1000])
+def test_the_one_call_kernel_sums_the_loss_as_numpy_does(rows, reduction, dtype, monkeypatch):
+    """The reduced loss in one C call (what a compiled step runs) against the op's NumPy
+    steps: NumPy's pairwise sum has blocks of 128 and halves, so the sizes straddle them."""
+    from ember.native import rows as native_rows
+
+    x = (RNG.standard_normal((rows, 10)) * 2).astype(dtype)
+    t = RNG.integers(0, 10, rows)
+    t[RNG.random(rows) < 0.1] = -100
+    g = np.asarray(0.75, dtype)
+    kw = {"ignore_index": -100, "reduction": reduction}
+    taken = []
+    one_call = native_rows.cross_entropy_loss_grad
+
+    def spy(*args):
+        taken.append(one_call(*args))
+        return taken[-1]
+
+    monkeypatch.setattr(native_rows, "cross_entropy_loss_grad", spy)
+    got = op.forward(g, x, t, **kw)
+    assert taken == [True]
+    monkeypatch.setattr(native_rows, "cross_entropy_loss_grad", lambda *a: None)
+    np.testing.assert_array_equal(got, op.forward(g, x, t, **kw))
+    gx, loss = _unpack(got, x, reduction)
+    np.testing.assert_array_equal(loss, L.softmax_cross_entropy.forward(x, t, **kw))
+    np.testing.assert_array_equal(gx, L.softmax_cross_entropy_backward.forward(g, x, t, **kw))

@@ -53,6 +53,10 @@ SIGNATURES = {
     "conv2d_direct_weight_grad": ((*(_P,) * 3, *(_L,) * 9), _FLOATS),
 }
 
+# entry points called through ember.native.call (``int f(const long *dims, void *const
+# *ptrs)``): kernel(name, key) gives their address, an int
+PACKED = {"cross_entropy_loss_grad": _FLOATS}
+
 # return types of the kernels that return something: 0 or -1 (out of memory), or a count
 _RESTYPES = {
     "conv2d_direct": ctypes.c_int,
@@ -131,6 +135,10 @@ def _load() -> dict:
                 fn.argtypes = argtypes
                 fn.restype = _RESTYPES.get(name)
                 kernels[name, key] = fn
+        for name, suffixes in PACKED.items():
+            for key, suffix in suffixes.items():
+                fn = getattr(handle, f"ember_{name}_{suffix}")
+                kernels[name, key] = ctypes.cast(fn, ctypes.c_void_p).value
         for name in _ARRAY_FUNCTIONS:
             fn = getattr(handle, f"ember_{name}_f32")
             fn.argtypes, fn.restype = (_P, _P, _L), None

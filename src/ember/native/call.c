@@ -1,4 +1,4 @@
-/* Calling a generated elementwise kernel on NumPy arrays in one step.
+/* Calling a C kernel on NumPy arrays in one checked step.
  *
  * Through ctypes, a kernel call on small arrays is mostly the call itself: every array's
  * address costs about 0.5 us in Python (the buffer protocol, wrapped), ctypes converts each
@@ -7,13 +7,15 @@
  * work, more than NumPy's four ops on 256 elements take. Here the same call and the same
  * checks take about 1 us.
  *
- * call(fn, split, shape, spec, arrays) runs ``int fn(const long *dims, void *const *ptrs)``
- * with dims = (rows, cols), the products of ``shape[:split]`` and ``shape[split:]``, and ptrs
- * the arrays' data, with the GIL released (as ctypes does). ``spec`` holds two bytes per
- * array: how the kernel uses it ('e' reads every element, 'w' writes every element, 'c' reads
- * one row of columns, 'r' one value per row, 'o' one value) and its buffer format ('f' float32, 'd' float64, '?' bool). An
- * array that is not a C-contiguous buffer of that format and element count raises
- * (BufferError, TypeError or ValueError) before the kernel runs.
+ * call(fn, split, shape, spec, arrays, *ints) runs ``int fn(const long *dims, void *const
+ * *ptrs)`` with dims = (rows, cols, *ints), rows and cols the products of ``shape[:split]``
+ * and ``shape[split:]``, and ptrs the arrays' data, with the GIL released (as ctypes does).
+ * ``spec`` holds two bytes per array: how the kernel uses it ('e' reads every element, 'w'
+ * writes every element, 'c' reads one row of columns, 'r' reads one value per row, 'R'
+ * writes one per row, 'o' reads one value, 'O' writes one) and its buffer format ('f'
+ * float32, 'd' float64, '?' bool, 'l' int64). An array that is not a C-contiguous buffer of
+ * that format and element count (writable, for an output) raises (BufferError, TypeError or
+ * ValueError) before the kernel runs.
  *
  * Built as a CPython extension by ember/native/build.py; ember/native/call.py loads it.
  */
@@ -21,21 +23,25 @@
 #include <Python.h>
 
 #define MAX_ARRAYS 64
+#define MAX_INTS 6
 
 typedef int (*kernel_fn)(const long *, void *const *);
 
 static int fits(const Py_buffer *v, char kind, char format, long rows, long cols) {
-    long want = kind == 'e' || kind == 'w' ? rows * cols : kind == 'c' ? cols : kind == 'r' ? rows : 1;
+    long want = kind == 'e' || kind == 'w'   ? rows * cols
+                : kind == 'c'                 ? cols
+                : kind == 'r' || kind == 'R' ? rows
+                                              : 1;
     const char *f = v->format ? v->format : "B";
     if (f[0] == '=' || f[0] == '<' || f[0] == '@') f++; /* native order, spelled out */
     return f[0] == format && f[1] == '\0' && v->itemsize > 0 && v->len == want * v->itemsize;
 }
 
 static PyObject *call(PyObject *self, PyObject *const *argv, Py_ssize_t nargv) {
-    if (nargv != 5 || !PyTuple_Check(argv[2]) || !PyBytes_Check(argv[3]) ||
+    if (nargv < 5 || nargv > 5 + MAX_INTS || !PyTuple_Check(argv[2]) || !PyBytes_Check(argv[3]) ||
         !PyList_Check(argv[4])) {
         PyErr_SetString(PyExc_TypeError,
-                        "call(fn, split, shape: tuple, spec: bytes, arrays: list)");
+                        "call(fn, split, shape: tuple, spec: bytes, arrays: list, *ints)");
         return NULL;
     }
     kernel_fn fn = (kernel_fn)PyLong_AsVoidPtr(argv[0]);
@@ -54,7 +60,11 @@ static PyObject *call(PyObject *self, PyObject *const *argv, Py_ssize_t nargv) {
                      split, nd, na, MAX_ARRAYS, PyBytes_GET_SIZE(argv[3]));
         return NULL;
     }
-    long dims[2] = {1, 1};
+    long dims[2 + MAX_INTS] = {1, 1};
+    for (Py_ssize_t i = 5; i < nargv; i++) {
+        dims[i - 3] = PyLong_AsLong(argv[i]);
+        if (PyErr_Occurred()) return NULL;
+    }
     for (Py_ssize_t i = 0; i < nd; i++) {
         long d = PyLong_AsLong(PyTuple_GET_ITEM(shape, i));
         if (d < 0) {
@@ -70,7 +80,8 @@ static PyObject *call(PyObject *self, PyObject *const *argv, Py_ssize_t nargv) {
     for (; held < na; held++) {
         Py_buffer *v = &views[held];
         int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT;
-        if (spec[2 * held] == 'w') flags |= PyBUF_WRITABLE;
+        char kind = spec[2 * held];
+        if (kind == 'w' || kind == 'R' || kind == 'O') flags |= PyBUF_WRITABLE;
         if (PyObject_GetBuffer(PyList_GET_ITEM(arrays, held), v, flags) < 0)
             goto done;
         if (!fits(v, spec[2 * held], spec[2 * held + 1], dims[0], dims[1])) {

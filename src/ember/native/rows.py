@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ember.native import address, kernel, parallel
+from ember.native.call import kernel_call
 
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _INT64 = np.dtype(np.int64)
@@ -227,3 +228,37 @@ def cross_entropy_with_grad(x, target, scale, ignore_index: int, gx):
 
     parallel.run(part, rows, 4 * x.size)
     return loss
+
+
+def _loss_grad_spec(c: str) -> bytes:
+    """ember.native.call's spec of cross_entropy_loss_grad's arrays for float format ``c``:
+    x (read), int64 targets (one per row), g (one value), gx (written), the loss (one value
+    written) and the per-row losses (one per row, written)."""
+    return f"e{c}rlo{c}w{c}O{c}R{c}".encode()
+
+
+_LOSS_GRAD_SPEC = {
+    np.dtype(np.float32): _loss_grad_spec("f"),
+    np.dtype(np.float64): _loss_grad_spec("d"),
+}
+
+
+def cross_entropy_loss_grad(g, x, target, ignore_index, mean: bool, out):
+    """The whole reduced loss of ``softmax_cross_entropy_with_grad`` in one C call: the
+    gradient into ``out[:N*C]`` and the loss ('mean' or 'sum') into ``out[N*C]``, with the
+    bits of the op's NumPy steps. True when done; False when a target is out of bounds
+    (nothing written: the caller's checks raise); None when it does not apply (no kernel or
+    extension, arrays of other types, a job big enough for threads)."""
+    fn, call = kernel("cross_entropy_loss_grad", x.dtype), kernel_call()
+    if fn is None or call is None or x.ndim != 2 or 4 * x.size >= parallel.MIN_WORK[0]:
+        return None
+    if not -(1 << 63) <= ignore_index < 1 << 63:
+        return None
+    rows, n = x.shape
+    losses = np.empty(rows, x.dtype)
+    arrays = [x, target, g, out[: rows * n], out[rows * n :], losses]
+    try:  # the extension checks every array's type and size
+        status = call(fn, 1, x.shape, _LOSS_GRAD_SPEC[x.dtype], arrays, ignore_index, mean)
+    except (BufferError, TypeError, ValueError):
+        return None
+    return status == 0

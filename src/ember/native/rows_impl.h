@@ -236,6 +236,55 @@ void FN(ember_cross_entropy_with_grad_)(const T *x, const int64_t *t, const T *s
     }
 }
 
+/* NumPy's sum of a contiguous run, bit for bit: its pairwise summation (eight accumulators
+ * per block of at most 128 elements, longer runs split in halves that are multiples of 8). */
+static T FN(numpy_pairwise_)(const T *a, long n) {
+    if (n < 8) {
+        T res = 0;
+        for (long i = 0; i < n; i++) res += a[i];
+        return res;
+    }
+    if (n <= 128) {
+        T r[8];
+        for (int k = 0; k < 8; k++) r[k] = a[k];
+        long i = 8;
+        for (; i < n - (n % 8); i += 8)
+            for (int k = 0; k < 8; k++) r[k] += a[i + k];
+        T res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for (; i < n; i++) res += a[i];
+        return res;
+    }
+    long half = n / 2;
+    half -= half % 8;
+    return FN(numpy_pairwise_)(a, half) + FN(numpy_pairwise_)(a + half, n - half);
+}
+
+/* A compiled step's whole classifier loss in one call (ember.native.call): gx and the reduced
+ * loss of softmax_cross_entropy_with_grad, as loss_with_grad.py computes them with NumPy.
+ * The targets are checked first (the kernel reads x[r, t[r]]): an out-of-bounds one makes it
+ * return 1 and write nothing. Then kept = the rows not ignored, scale = g / kept for 'mean'
+ * (g for 'sum'), the one pass of ember_cross_entropy_with_grad_, and the loss: the per-row
+ * losses summed as NumPy sums them, divided by kept for 'mean'. d = (rows, n, ignore, mean),
+ * p = (x, t, g, gx, loss, row losses). */
+int FN(ember_cross_entropy_loss_grad_)(const long *d, void *const *p) {
+    const long rows = d[0], n = d[1], mean = d[3];
+    const int64_t ignore = d[2];
+    const T *x = p[0], *g = p[2];
+    const int64_t *t = p[1];
+    T *gx = p[3], *loss = p[4], *losses = p[5];
+    long kept = 0;
+    for (long r = 0; r < rows; r++) {
+        if (t[r] == ignore) continue;
+        if (t[r] < 0 || t[r] >= n) return 1;
+        kept++;
+    }
+    T scale = !mean ? *g : kept ? *g / (T)kept : *g * (T)NAN; /* 0/0 is nan, as in PyTorch */
+    FN(ember_cross_entropy_with_grad_)(x, t, &scale, 0, losses, gx, rows, n, ignore);
+    T total = FN(numpy_pairwise_)(losses, rows);
+    *loss = !mean ? total : kept ? total / (T)kept : (T)NAN;
+    return 0;
+}
+
 #undef FN
 #undef CAT
 #undef CAT_

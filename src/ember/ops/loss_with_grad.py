@@ -45,6 +45,10 @@ def softmax_cross_entropy_with_grad(g, x, target, *, ignore_index, reduction):
     graphs that are already differentiated)."""
     rows, classes = x.shape
     out = np.empty(rows * classes + loss_size(rows, reduction), x.dtype)
+    if reduction != "none" and native_rows.cross_entropy_loss_grad(
+        g, x, target, ignore_index, reduction == "mean", out
+    ):
+        return out  # one C call (a compiled step's loss); else the steps below
     gx = out[: rows * classes].reshape(rows, classes)
     L.check_classes("cross_entropy", target, classes, ignore_index)
     t, ignored = L._valid_targets(target, ignore_index)

@@ -53,3 +53,42 @@ def test_other_layouts_are_numpys_own_sum(x, axis):
     got = row_sum(x, axis, False)
     want = np.add.reduce(x, axis=axis)
     assert got.dtype == want.dtype and got.tobytes() == want.tobytes()
+
+
+LEADING = [
+    ((128, 256), (0,)),
+    ((128, 10), (0,)),
+    ((4, 5, 6), (0, 1)),
+    ((3, 4, 5), (0,)),
+    ((2, 3), (0,)),
+    ((70000, 4), (0,)),
+    ((2, 100000), (0,)),
+    ((128, 1), (0,)),  # one column: NumPy's pairwise sum, kept
+    ((1, 9), (0,)),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,axis", LEADING, ids=str)
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("into", [False, True])
+def test_a_sum_over_leading_axes_has_numpys_bits(dtype, shape, axis, keepdims, into):
+    """The bias-gradient sum: the native column sum adds rows in NumPy's order."""
+    x = (np.random.default_rng(2).standard_normal(shape) * 3).astype(dtype)
+    x.flat[:3] = [np.inf, -0.0, np.nan][: x.size]
+    want = np.add.reduce(x, axis=axis, keepdims=keepdims)
+    out = np.full(want.shape, 7.0, dtype) if into else None
+    with np.errstate(invalid="ignore"):
+        got = row_sum(x, axis, keepdims, out=out)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    assert out is None or got is out
+    np.testing.assert_array_equal(got.view(f"u{x.itemsize}"), want.view(f"u{x.itemsize}"))
+
+
+def test_a_leading_sum_into_its_own_input_gives_what_numpy_gives():
+    x = np.random.default_rng(3).standard_normal((4, 8)).astype(np.float32)
+    y = x.copy()
+    np.add.reduce(y, axis=0, out=y[0])  # NumPy copies the overlapping input first
+    got = row_sum(x, (0,), False, out=x[0])  # out is the first row, still to be read
+    np.testing.assert_array_equal(got, y[0])
+    np.testing.assert_array_equal(x, y)

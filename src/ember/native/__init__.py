@@ -55,7 +55,7 @@ SIGNATURES = {
 
 # entry points called through ember.native.call (``int f(const long *dims, void *const
 # *ptrs)``): kernel(name, key) gives their address, an int
-PACKED = {"cross_entropy_loss_grad": _FLOATS}
+PACKED = {"cross_entropy_loss_grad": _FLOATS, "column_sum": _FLOATS}
 
 # return types of the kernels that return something: 0 or -1 (out of memory), or a count
 _RESTYPES = {

@@ -11,8 +11,8 @@
  * *ptrs)`` with dims = (rows, cols, *ints), rows and cols the products of ``shape[:split]``
  * and ``shape[split:]``, and ptrs the arrays' data, with the GIL released (as ctypes does).
  * ``spec`` holds two bytes per array: how the kernel uses it ('e' reads every element, 'w'
- * writes every element, 'c' reads one row of columns, 'r' reads one value per row, 'R'
- * writes one per row, 'o' reads one value, 'O' writes one) and its buffer format ('f'
+ * writes every element, 'c' reads one row of columns, 'C' writes one, 'r' reads one value
+ * per row, 'R' writes one per row, 'o' reads one value, 'O' writes one) and its buffer format ('f'
  * float32, 'd' float64, '?' bool, 'l' int64). An array that is not a C-contiguous buffer of
  * that format and element count (writable, for an output) raises (BufferError, TypeError or
  * ValueError) before the kernel runs.
@@ -29,7 +29,7 @@ typedef int (*kernel_fn)(const long *, void *const *);
 
 static int fits(const Py_buffer *v, char kind, char format, long rows, long cols) {
     long want = kind == 'e' || kind == 'w'   ? rows * cols
-                : kind == 'c'                 ? cols
+                : kind == 'c' || kind == 'C' ? cols
                 : kind == 'r' || kind == 'R' ? rows
                                               : 1;
     const char *f = v->format ? v->format : "B";
@@ -81,7 +81,7 @@ static PyObject *call(PyObject *self, PyObject *const *argv, Py_ssize_t nargv) {
         Py_buffer *v = &views[held];
         int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT;
         char kind = spec[2 * held];
-        if (kind == 'w' || kind == 'R' || kind == 'O') flags |= PyBUF_WRITABLE;
+        if (kind == 'w' || kind == 'C' || kind == 'R' || kind == 'O') flags |= PyBUF_WRITABLE;
         if (PyObject_GetBuffer(PyList_GET_ITEM(arrays, held), v, flags) < 0)
             goto done;
         if (!fits(v, spec[2 * held], spec[2 * held + 1], dims[0], dims[1])) {

@@ -236,6 +236,21 @@ void FN(ember_cross_entropy_with_grad_)(const T *x, const int64_t *t, const T *s
     }
 }
 
+/* The sums down the columns of a (rows, cols) array, as NumPy's add.reduce over axis 0 makes
+ * them: the first row, then each next row added in order (the same bits). d = (rows, cols),
+ * p = (x, out). */
+int FN(ember_column_sum_)(const long *d, void *const *p) {
+    const long rows = d[0], cols = d[1];
+    const T *restrict x = p[0];
+    T *restrict out = p[1]; /* the caller checks that it is not x's memory */
+    for (long c = 0; c < cols; c++) out[c] = x[c];
+    for (long r = 1; r < rows; r++) {
+        const T *xr = x + r * cols;
+        for (long c = 0; c < cols; c++) out[c] += xr[c];
+    }
+    return 0;
+}
+
 /* NumPy's sum of a contiguous run, bit for bit: its pairwise summation (eight accumulators
  * per block of at most 128 elements, longer runs split in halves that are multiples of 8). */
 static T FN(numpy_pairwise_)(const T *a, long n) {

@@ -1,10 +1,13 @@
-"""Sums over the trailing axes of a float array as one matrix-vector product.
+"""Sums over the trailing axes of a float array as one matrix-vector product, and over the
+leading axes (a bias gradient) as one native pass down the columns.
 
 ``np.add.reduce`` over the last axis of a (rows, n) array runs its inner loop once per row, so
 for short rows the per-row start-up is most of the cost: over 4096 rows of 64 float32 it takes
 138 us where ``x.reshape(4096, 64) @ ones(64)`` (BLAS) takes 20 us (2026-12-07). Softmax,
 log-softmax, their gradients and row sums in user code all reduce like that. Longer rows keep
 NumPy's pairwise summation, whose float32 rounding error grows with log(n) rather than n.
+Over leading axes NumPy adds whole rows in order, which the native column sum does too (the
+same bits) in one vectorized pass: (128, 256) float32 in 2 us, not NumPy's 5-7 us.
 
 >>> import numpy as np
 >>> row_sum(np.arange(6.0).reshape(2, 3), (1,), True)
@@ -14,7 +17,11 @@ array([[ 3.],
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+from ember.native import rows as native_rows
 
 # Rows up to this long go to BLAS (its error bound grows with the row length).
 MAX_ROW = 1024
@@ -59,4 +66,29 @@ def row_sum(x, axis, keepdims, out=None):
                 return np.matmul(x.reshape(q, r), ones(r, x.dtype)).reshape(shape)
             np.matmul(x.reshape(q, r), ones(r, x.dtype), out=out.reshape(q))
             return out
+    if axis and axis[0] == 0 and axis == tuple(range(len(axis))) and len(axis) < nd:
+        done = _leading_sum(x, len(axis), keepdims, out)
+        if done is not None:
+            return done
     return np.add.reduce(x, axis=axis, keepdims=keepdims, out=out)
+
+
+def _leading_sum(x, k, keepdims, out):
+    """The sum over the leading ``k`` axes of a contiguous float array (a bias gradient) by
+    the native column sum, or None. NumPy adds the rows in order there, and so does it."""
+    if x.dtype not in _BLAS_FLOATS or not x.flags.c_contiguous or x.ndim < 2:
+        return None
+    cols = math.prod(x.shape[k:])
+    rows = x.size // cols if cols else 0
+    if rows < 2 or cols < 2:  # one column: NumPy sums it pairwise, not in order
+        return None
+    shape = (1,) * k + x.shape[k:] if keepdims else x.shape[k:]
+    if out is None:
+        res = np.empty(shape, x.dtype)
+    elif out.dtype == x.dtype and out.flags.c_contiguous and out.size == cols:
+        res = out
+    else:
+        return None
+    if not native_rows.column_sum(x.reshape(rows, cols), res.reshape(cols), out is None):
+        return None
+    return res

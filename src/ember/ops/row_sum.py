@@ -7,7 +7,8 @@ for short rows the per-row start-up is most of the cost: over 4096 rows of 64 fl
 log-softmax, their gradients and row sums in user code all reduce like that. Longer rows keep
 NumPy's pairwise summation, whose float32 rounding error grows with log(n) rather than n.
 Over leading axes NumPy adds whole rows in order, which the native column sum does too (the
-same bits) in one vectorized pass: (128, 256) float32 in 2 us, not NumPy's 5-7 us.
+same bits) in one vectorized pass: (128, 256) float32 in 5.4 us (the C pass about 2 us of
+it), where ``np.add.reduce`` takes 8.7 us (2026-12-07).
 
 >>> import numpy as np
 >>> row_sum(np.arange(6.0).reshape(2, 3), (1,), True)

@@ -13,6 +13,7 @@ from ember import nn
 from ember.errors import EmberIndexError
 from ember.ir.errors import ExecutionError
 from ember.ops.registry import OPS
+from tests.steps import classifier_step
 
 X = np.random.default_rng(0).standard_normal((4, 5)).astype(np.float32)
 G = np.float32(1.0)
@@ -54,15 +55,7 @@ def _model_and_step():
     ember.manual_seed(0)
     model = nn.Linear(5, 5)
     opt = ember.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
-    return model, ember.compile(step)
+    return model, ember.compile(classifier_step(model, opt))
 
 
 def test_a_compiled_step_refuses_a_bad_target_after_good_calls():

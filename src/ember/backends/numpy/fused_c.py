@@ -339,7 +339,8 @@ class _Kernel:
         shape = inputs[self.first].shape
         call = kernel_call()
         if call is not None and math.prod(shape) < parallel.MIN_WORK[0]:
-            outs = [np.empty(shape, d) if t is None else t for t, d in self._targets(targets)]
+            pairs = zip(targets, self.out_dtypes)
+            outs = [np.empty(shape, d) if t is None else t for t, d in pairs]
             try:  # checks types and sizes itself, in C
                 status = call(self.packed, self.split, shape, self.spec, [*inputs, *outs])
             except (BufferError, TypeError, ValueError):  # converts, or says what is wrong
@@ -349,9 +350,6 @@ class _Kernel:
                 call(self.packed, self.split, shape, self.spec, [*ins, *outs])
             return outs
         return self._checked(inputs, targets, shape)
-
-    def _targets(self, targets):
-        return zip(targets, self.out_dtypes)
 
     def _checked(self, inputs, targets, shape):
         """The call with every input converted to its dtype and made contiguous, and a

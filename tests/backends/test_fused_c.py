@@ -319,3 +319,55 @@ def test_without_the_call_extension_ctypes_runs_the_same_kernels(monkeypatch):
     assert "_fused([" in fn.source
     for a, b in zip(fn(*ins), want):
         _same(np.asarray(a), b)
+
+
+# (shape, leading axes summed, keepdims): a bias gradient, a sequence model's (two leading
+# axes), a single row, and no rows at all (the sum is then zeros, as NumPy's)
+COLUMN_SUMS = [((33, 9), 1, False), ((4, 5, 7), 2, True), ((1, 6), 1, False), ((0, 5), 1, False)]
+
+
+def _column_sum_graph(dt, shape, k, keepdims):
+    """relu backward, where(y <= 0, 0, gy), and its sum over the leading ``k`` axes."""
+    g = Graph()
+    y, gy = g.add_input(dt, shape, "y"), g.add_input(dt, shape, "gy")
+    d = _add(g, "where", _add(g, "le", y, 0), 0, gy)
+    s = _add(g, "sum", d, axis=tuple(range(k)), keepdims=keepdims)
+    g.outputs = [d, s]
+    return g
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("path", ["call", "ctypes", "threads"])
+@pytest.mark.parametrize("dt", [F32, F64], ids=str)
+@pytest.mark.parametrize("case", COLUMN_SUMS, ids=str)
+def test_a_column_sum_adds_the_rows_in_order_in_the_loop(case, dt, path, monkeypatch):
+    """The sum is accumulated in the chain's loop with the bits of the op's own ``sum``
+    (rows added in order), through either call path; threads never split its rows."""
+    shape, k, keepdims = case
+    g = _column_sum_graph(dt, shape, k, keepdims)
+    if path == "ctypes":
+        monkeypatch.setattr(fused_c, "kernel_call", lambda: None)
+    if path == "threads":
+        monkeypatch.setattr(parallel, "MIN_WORK", [1])
+        monkeypatch.setattr(parallel, "THREADS", [2])
+    fn = codegen.generate(run_passes(g))
+    assert "_fused([" in fn.source and "_row_sum" not in fn.source
+    rng = np.random.default_rng(9)
+    n = int(np.prod(shape))
+    for _ in range(2):
+        ins = [_values(dt, rng, n).reshape(shape), _values(dt, rng, n).reshape(shape)]
+        ins[1][..., 0] = 1e30  # a large column: the order of the additions shows in its bits
+        for got, ref in zip(fn(*ins), run_graph(g, ins)):
+            _same(np.asarray(got), np.asarray(ref))
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_a_column_sum_over_an_input_makes_the_inputs_copied():
+    g = _column_sum_graph(F32, (6, 8), 1, False)
+    rng = np.random.default_rng(10)
+    y, gy = _values(F32, rng, 48).reshape(6, 8), _values(F32, rng, 48).reshape(6, 8)
+    want = run_graph(g, [y, gy.copy()])
+    # the sum's buffer is the first row of gy: a plain loop would read the sums it wrote
+    got = _kernel_call(g, [y, gy], {1: gy[0]})
+    for a, b in zip(got, want):
+        _same(a, b)

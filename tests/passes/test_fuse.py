@@ -146,3 +146,50 @@ def test_a_float16_linear_keeps_its_bias():
     g.outputs = [g.add_node("mul", [g.add_node("relu", [y]).outputs[0], 2.0]).outputs[0]]
     f = fuse(g)
     assert _ops(f) == ["linear", "fused"] and len(f.nodes[0].inputs) == 3
+
+
+def _relu_backward(g, shape):
+    y, gy = g.add_input(np.float32, shape, "y"), g.add_input(np.float32, shape, "gy")
+    mask = g.add_node("le", [y, 0]).outputs[0]
+    return g.add_node("where", [mask, 0, gy]).outputs[0]
+
+
+@pytest.mark.parametrize("shape, axis", [((6, 5), (0,)), ((3, 4, 5), (0, 1))])
+def test_a_bias_gradient_sum_joins_the_chain_past_other_readers(shape, axis):
+    """The sum over the leading axes comes after a matmul reading the chain (as a backward
+    pass orders them); it moves up and joins the chain's node as a second result."""
+    g = Graph()
+    d = _relu_backward(g, shape)
+    w = g.add_input(np.float32, (shape[-1], 3), "w")
+    dx = g.add_node("matmul", [d, w]).outputs[0]
+    s = g.add_node("sum", [d], {"axis": axis, "keepdims": False}).outputs[0]
+    g.outputs = [dx, s]
+    f = _same(g, [_x(*shape), _x(*shape), _x(shape[-1], 3)])
+    assert _ops(f) == ["fused", "matmul"]
+    body = f.nodes[0].subgraphs["body"]
+    assert [n.op for n in body.nodes] == ["le", "where", "sum"]
+    assert [o.name for o in f.nodes[0].outputs] == [d.name, s.name]
+
+
+def test_sums_that_do_not_join_a_chain():
+    g = Graph()
+    d = _relu_backward(g, (6, 5))
+    rows = g.add_node("sum", [d], {"axis": (1,), "keepdims": False}).outputs[0]  # trailing
+    h = Graph()
+    one = _relu_backward(h, (6, 1))  # one column: NumPy sums it pairwise, not in order
+    col = h.add_node("sum", [one], {"axis": (0,), "keepdims": False}).outputs[0]
+    g.outputs, h.outputs = [rows], [col]
+    for graph in (g, h):
+        f = _same(graph, [_x(*graph.inputs[0].shape), _x(*graph.inputs[0].shape)])
+        assert _ops(f) == ["fused", "sum"]
+
+
+def test_verify_rejects_a_fused_body_with_another_reduction():
+    g = Graph()
+    d = _relu_backward(g, (6, 6))
+    g.outputs = [g.add_node("sum", [d], {"axis": (0,), "keepdims": False}).outputs[0]]
+    f = fuse(g)
+    body = f.nodes[0].subgraphs["body"]
+    body.nodes[-1].attrs["axis"] = (1,)  # a row sum (of the same type): not a column sum
+    with pytest.raises(GraphError, match="fused body holds sum, which is neither elementwise"):
+        verify(f)

@@ -267,14 +267,15 @@ def cross_entropy_loss_grad(g, x, target, ignore_index, mean: bool, out):
 _COLUMN_SUM_SPEC = {np.dtype(np.float32): b"efCf", np.dtype(np.float64): b"edCd"}
 
 
-def column_sum(x, out, fresh: bool = False) -> bool:
-    """``np.add.reduce(x, axis=0, out=out)`` of a (rows, cols) array with its bits (rows added
-    in order), in one vectorized C pass; False when it does not apply (no kernel or
-    extension, other types, ``out`` overlapping ``x``: ``fresh`` says it cannot)."""
+def column_sum(x, out, fresh: bool = False, split: int = 1) -> bool:
+    """``np.add.reduce(x, axis=tuple(range(split)), out=out)`` of a contiguous array with its
+    bits (from 0, rows added in order), in one vectorized C pass; False when it does not
+    apply (no kernel or extension, other types, ``out`` overlapping ``x``: ``fresh`` says it
+    cannot)."""
     fn, call = kernel("column_sum", x.dtype), kernel_call()
     if fn is None or call is None or (not fresh and np.may_share_memory(x, out)):
         return False
     try:  # the extension checks both arrays' types and sizes
-        return call(fn, 1, x.shape, _COLUMN_SUM_SPEC[x.dtype], [x, out]) == 0
+        return call(fn, split, x.shape, _COLUMN_SUM_SPEC[x.dtype], [x, out]) == 0
     except (BufferError, TypeError, ValueError, KeyError):
         return False

@@ -243,8 +243,9 @@ int FN(ember_column_sum_)(const long *d, void *const *p) {
     const long rows = d[0], cols = d[1];
     const T *restrict x = p[0];
     T *restrict out = p[1]; /* the caller checks that it is not x's memory */
-    for (long c = 0; c < cols; c++) out[c] = x[c];
-    for (long r = 1; r < rows; r++) {
+    /* NumPy starts from 0 and adds every row: a column of -0.0 sums to +0.0 */
+    for (long c = 0; c < cols; c++) out[c] = 0;
+    for (long r = 0; r < rows; r++) {
         const T *xr = x + r * cols;
         for (long c = 0; c < cols; c++) out[c] += xr[c];
     }

@@ -46,50 +46,42 @@ def ones(n, dtype):
 def row_sum(x, axis, keepdims, out=None):
     """``np.add.reduce(x, axis=axis, keepdims=keepdims, out=out)`` for a sorted tuple
     ``axis``; through BLAS when ``axis`` is the trailing dims of a contiguous float32/64
-    array with short rows."""
-    nd = x.ndim
-    if (
-        axis
-        and x.dtype in _BLAS_FLOATS
-        and axis[0] > 0
-        and axis == tuple(range(axis[0], nd))
-        and x.flags.c_contiguous
-        and (out is None or out.flags.c_contiguous)
-    ):
-        r = 1
-        for d in axis:
-            r *= x.shape[d]
+    array with short rows, through the native column sum when it is the leading dims."""
+    # (the checks are ordered cheapest first: eager mode calls this for every bias gradient)
+    if not axis or x.dtype not in _BLAS_FLOATS or not x.flags.c_contiguous:
+        return np.add.reduce(x, axis=axis, keepdims=keepdims, out=out)
+    nd, k = x.ndim, len(axis)
+    if axis[0] == 0:  # sorted and distinct: the leading k dims when the last is k - 1
+        if axis[-1] == k - 1 and k < nd:
+            done = _leading_sum(x, k, keepdims, out)
+            if done is not None:
+                return done
+    elif axis[-1] == nd - 1 and k == nd - axis[0] and (out is None or out.flags.c_contiguous):
+        r = math.prod(x.shape[axis[0] :])
         q = x.size // r if r else 0
         if 2 <= r <= MAX_ROW and q >= MIN_ROWS:
             lead = x.shape[: axis[0]]
-            shape = lead + (1,) * len(axis) if keepdims else lead
+            shape = lead + (1,) * k if keepdims else lead
             if out is None:
                 return np.matmul(x.reshape(q, r), ones(r, x.dtype)).reshape(shape)
             np.matmul(x.reshape(q, r), ones(r, x.dtype), out=out.reshape(q))
             return out
-    if axis and axis[0] == 0 and axis == tuple(range(len(axis))) and len(axis) < nd:
-        done = _leading_sum(x, len(axis), keepdims, out)
-        if done is not None:
-            return done
     return np.add.reduce(x, axis=axis, keepdims=keepdims, out=out)
 
 
 def _leading_sum(x, k, keepdims, out):
     """The sum over the leading ``k`` axes of a contiguous float array (a bias gradient) by
     the native column sum, or None. NumPy adds the rows in order there, and so does it."""
-    if x.dtype not in _BLAS_FLOATS or not x.flags.c_contiguous or x.ndim < 2:
+    trailing = x.shape[k:]
+    cols = math.prod(trailing)
+    if cols < 2 or x.size < 2 * cols:  # one column: NumPy sums it pairwise, not in order
         return None
-    cols = math.prod(x.shape[k:])
-    rows = x.size // cols if cols else 0
-    if rows < 2 or cols < 2:  # one column: NumPy sums it pairwise, not in order
-        return None
-    shape = (1,) * k + x.shape[k:] if keepdims else x.shape[k:]
     if out is None:
-        res = np.empty(shape, x.dtype)
+        res = np.empty((1,) * k + trailing if keepdims else trailing, x.dtype)
     elif out.dtype == x.dtype and out.flags.c_contiguous and out.size == cols:
         res = out
     else:
         return None
-    if not native_rows.column_sum(x.reshape(rows, cols), res.reshape(cols), out is None):
+    if not native_rows.column_sum(x, res, out is None, k):
         return None
     return res

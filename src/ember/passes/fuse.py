@@ -15,6 +15,12 @@ A ``linear(x, w, b)`` read by an elementwise node is first split into ``linear(x
 ``add(_, b)``, so the bias joins the chain after it (bias + relu in one pass). The bits are
 the same: the registry's linear adds its bias after the GEMM as its own step.
 
+A chain may end in column sums: a float ``sum`` over the leading axes of one of its values
+(a bias gradient, summed over the batch) is moved up to just after the node that computes
+that value (it reads nothing else, so the move is legal) and joins its chain. The C backend
+then adds each row into the sums while the values are still in registers, in the order the
+eager ``sum`` adds them (``ember.ops.row_sum``: rows in order), so the bits stay the same.
+
 >>> import numpy as np
 >>> from ember.ir import Graph, run_graph
 >>> g = Graph()
@@ -49,6 +55,7 @@ def fuse(graph):
     """Group elementwise chains into ``fused`` nodes (a new graph; the input is untouched)."""
     g = graph.copy()
     _split_biases(g)
+    _hoist_column_sums(g)
     groups = _groups(g)
     escaping = {v for v in g.outputs if isinstance(v, Value)}
     readers = _readers(g)
@@ -85,6 +92,45 @@ def _split_biases(g) -> None:
     g.nodes = nodes
 
 
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def column_sum_split(node):
+    """``k`` when ``node`` sums a float32/64 value over its leading ``k`` axes with at least
+    two columns (the trailing dims, static), else None: the sums a chain may end in. One
+    column is left out, as ``row_sum`` leaves it to NumPy's pairwise sum."""
+    if node.op != "sum" or set(node.attrs) != {"axis", "keepdims"} or len(node.inputs) != 1:
+        return None
+    x, axis = node.inputs[0], node.attrs["axis"]
+    if not isinstance(x, Value) or x.dtype not in _FLOATS or not isinstance(axis, tuple):
+        return None
+    k = len(axis)
+    if not 0 < k < x.ndim or axis != tuple(range(k)):
+        return None
+    cols = x.shape[k:]
+    if not all(isinstance(d, int) for d in cols) or int(np.prod(cols)) < 2:
+        return None
+    return k
+
+
+def _hoist_column_sums(g) -> None:
+    """Move, in place, each column sum of an elementwise node's result to just after that
+    node, so that no outside reader of the chain comes between them."""
+    after: dict = {}  # producer -> the sums moved behind it
+    for node in g.nodes:
+        if column_sum_split(node) is not None:
+            p = node.inputs[0].producer
+            if p is not None and _fusible(p):
+                after.setdefault(p, []).append(node)
+    moved = {id(n) for sums in after.values() for n in sums}
+    nodes = []
+    for node in g.nodes:
+        if id(node) not in moved:
+            nodes.append(node)
+            nodes.extend(after.get(node, ()))
+    g.nodes = nodes
+
+
 def _groups(g) -> dict:
     """{node: its group (a list of nodes in order)} for the elementwise nodes."""
     group_of: dict = {}  # node -> group
@@ -102,6 +148,12 @@ def _groups(g) -> dict:
                 joined = []
             joined.append(node)
             group_of[node] = joined
+        elif column_sum_split(node) is not None and producers:
+            grp = group_of[producers[0]]
+            if id(grp) not in sealed and grp[0].outputs[0].shape == node.inputs[0].shape:
+                joined = grp  # the chain's last member (see _hoist_column_sums)
+                joined.append(node)
+                group_of[node] = joined
         for p in producers:
             if group_of[p] is not joined:
                 sealed.add(id(group_of[p]))
@@ -177,9 +229,15 @@ def _verify_fused(node) -> None:
                 f"verify: fused node (created at {where(node.loc)}) passes {outer!r} where its "
                 f"body expects %{b.name}: {b.type_str()}"
             )
+    shape = body.nodes[0].outputs[0].shape if body.nodes else None
     for n in body.nodes:
-        if n.op not in ELEMENTWISE:
-            raise GraphError(f"verify: fused body holds {n.op}, which is not elementwise")
+        if n.op in ELEMENTWISE:
+            continue
+        if column_sum_split(n) is None or n.inputs[0].shape != shape:
+            raise GraphError(
+                f"verify: fused body holds {n.op}, which is neither elementwise nor a sum "
+                f"of the chain's values over their leading axes"
+            )
 
 
 interpreter.INLINE[FUSED] = _body

@@ -14,7 +14,9 @@ output's shape (read element by element), 0-d (read once), or broadcast across o
 the output's dims into leading "rows" and trailing "columns": a bias of the trailing shape
 (read per column, as ``x @ W.T + b``) or a per-row statistic of the leading shape with
 trailing 1s (read once per row, as ``(x - mean) * rstd``). The loop runs over rows, then
-columns. Outputs may be written into an input's memory at the same element (the memory
+columns. A chain that ends in column sums (``ember.passes.fuse``: a bias gradient) adds each
+row into them inside the loop, from 0 and in row order as NumPy does, so a bias gradient
+costs no pass of its own; such a kernel never splits its rows across threads. Outputs may be written into an input's memory at the same element (the memory
 planner does that); any other overlap makes the kernel decline (return 1) and the call
 copies the inputs first. A kernel is called through ``ember.native.call`` (its arrays checked
 and passed in one C step) when that extension builds, else through ctypes.
@@ -45,6 +47,7 @@ from ember import native
 from ember.ir.graph import Value
 from ember.native import address, build, parallel
 from ember.native.call import kernel_call
+from ember.passes.fuse import column_sum_split
 
 # Chains of fewer elements stay NumPy: a C call's fixed cost (pointers, checks) is about
 # NumPy's for a few ops on small arrays. Through ctypes that is ~7 us, so small chains stay
@@ -105,14 +108,19 @@ def _qualifies(node) -> bool:
     if node.op != "fused" or not node.outputs:
         return False
     body = node.subgraphs["body"]
-    shape = node.outputs[0].shape
-    if any(o.shape != shape for o in node.outputs) or layout(node) is None:
+    shape = loop_shape(node)
+    sums = _sum_outputs(node)
+    if any(o.shape != shape for o, s in zip(node.outputs, sums) if s is None):
+        return False
+    if layout(node) is None:
         return False
     size = math.prod(d if isinstance(d, int) else SYMBOLIC_DIM for d in shape)
     cheap_call = kernel_call() is not None and len(body.nodes) >= MIN_OPS[0]
     if size < MIN_ELEMENTS[0] and not cheap_call:
         return False
     for inner in body.nodes:
+        if inner.op == "sum" and column_sum_split(inner) is not None:
+            continue  # (its input is a float chain value: checked where that is computed)
         if inner.op not in OPS or len(inner.outputs) != 1:
             return False
         values = [*inner.input_values(), inner.outputs[0]]
@@ -133,16 +141,39 @@ def _qualifies(node) -> bool:
 FULL, ONCE, COLUMN, ROW = "full", "once", "column", "row"
 
 
+def loop_shape(node) -> tuple:
+    """The shape the chain's loop runs over (its elementwise values')."""
+    return tuple(node.subgraphs["body"].nodes[0].outputs[0].shape)
+
+
+def _sum_outputs(node) -> list:
+    """Per output of the node: the number of leading axes it sums (a column sum the loop
+    accumulates), or None for an element-by-element result."""
+    body = node.subgraphs["body"]
+    return [
+        column_sum_split(o.producer) if o.producer is not None and o.producer.op == "sum" else None
+        for o in body.outputs
+    ]
+
+
 def layout(node):
-    """``(split, kinds)``: the output's dims ``[:split]`` are the loop's rows and
+    """``(split, kinds)``: the loop shape's dims ``[:split]`` are the loop's rows and
     ``[split:]`` its columns (split 0: one row), and each input's kind (``FULL``, ``ONCE``,
-    ``COLUMN`` or ``ROW``); None when some input fits no single split, or none is full."""
-    shape = tuple(node.outputs[0].shape)
+    ``COLUMN`` or ``ROW``); None when some input fits no single split, or none is full.
+    Column sums fix the split at the axes they sum (all the same, or None)."""
+    shape = loop_shape(node)
     if not any(tuple(x.shape) == shape for x in node.inputs):
         return None
-    for split in range(len(shape)):
+    body = node.subgraphs["body"]
+    sums = {column_sum_split(n) for n in body.nodes if n.op == "sum"}
+    if len(sums) > 1:
+        return None
+    splits = list(sums) if sums else range(len(shape))
+    for split in splits:
         kinds = [_kind(tuple(x.shape), shape, split) for x in node.inputs]
-        if None not in kinds and (split == 0) == all(k in (FULL, ONCE) for k in kinds):
+        if None in kinds:
+            continue
+        if sums or (split == 0) == all(k in (FULL, ONCE) for k in kinds):
             return split, kinds
     return None
 
@@ -194,6 +225,7 @@ def _source(node, name: str) -> str:
     params, pre, per_row, loop = ["long rows", "long cols"], [], [], []
     checks = []
     extent = {FULL: "n", COLUMN: "cols", ROW: "rows"}
+    ins_read = [(j, kind) for j, kind in enumerate(kinds) if kind != ONCE]
     for j, (kind, inner) in enumerate(zip(kinds, body.inputs)):
         ct = _C_TYPES[inner.dtype]
         params.append(f"const {ct} *a{j}")
@@ -209,16 +241,26 @@ def _source(node, name: str) -> str:
         else:
             per_row.append(f"const {ct} x{j} = a{j}[r];")
         for k, o in enumerate(body.outputs):
+            if _sum_outputs(node)[k] is not None:
+                continue  # (checked below)
             if kind == FULL and _C_TYPES[o.dtype] == ct:
                 checks.append(f"OVERLAP(a{j}, o{k}, n)")  # the same array is fine
             else:
                 checks.append(f"MEETS(a{j}, {extent[kind]}, o{k}, n)")
+    sums = _sum_outputs(node)
     for k, o in enumerate(body.outputs):
         params.append(f"{_C_TYPES[o.dtype]} *o{k}")
-        per_row.append(f"{_C_TYPES[o.dtype]} *o{k}r = o{k} + r * cols;")
+        if sums[k] is None:
+            per_row.append(f"{_C_TYPES[o.dtype]} *o{k}r = o{k} + r * cols;")
+        else:  # a column sum: no other array may share its memory
+            checks += [f"MEETS(a{j}, {extent[kind]}, o{k}, cols)" for j, kind in ins_read]
+            pre.append(f"for (long c = 0; c < cols; c++) o{k}[c] = 0;")
     stored = set(body.outputs)
     for t, inner in enumerate(body.nodes):
         out = inner.outputs[0]
+        if inner.op == "sum":  # NumPy's order: from 0, each row added in turn
+            loop.append(f"o{body.outputs.index(out)}[c] += {names[inner.inputs[0]]};")
+            continue
         expr = _expr(inner, [_operand(x, names) for x in inner.inputs])
         if out.dtype == _BOOL and out not in stored and len(expr) <= _INLINE_CHARS:
             names[out] = expr
@@ -226,7 +268,8 @@ def _source(node, name: str) -> str:
         loop.append(f"const {_C_TYPES[out.dtype]} t{t} = {expr};")
         names[out] = f"t{t}"
     for k, o in enumerate(body.outputs):
-        loop.append(f"o{k}r[c] = {names[o]};")
+        if sums[k] is None:
+            loop.append(f"o{k}r[c] = {names[o]};")
     guard = f"    if ({' || '.join(checks)}) return 1;\n" if checks else ""
     unpack = ", ".join(["d[0]", "d[1]"] + [f"p[{j}]" for j in range(len(params) - 2)])
     return (
@@ -329,18 +372,29 @@ class _Kernel:
         self.first = self.kinds.index(FULL)
         # for ember.native.call: how each array is used, and its buffer format
         use = {FULL: "e", COLUMN: "c", ROW: "r", ONCE: "o"}
+        sums = _sum_outputs(node)
         spec = [use[k] + x.dtype.char for k, x in zip(self.kinds, node.inputs)]
-        spec += ["w" + o.dtype.char for o in node.outputs]
+        spec += [("w" if s is None else "C") + o.dtype.char for s, o in zip(sums, node.outputs)]
         self.spec = "".join(spec).encode()
         self.in_dtypes = [x.dtype for x in node.inputs]
         self.out_dtypes = [o.dtype for o in node.outputs]
+        # None: the loop's shape; a column sum has its own (static: the trailing dims)
+        self.out_shapes = [
+            None if s is None else tuple(o.shape) for s, o in zip(sums, node.outputs)
+        ]
+        self.serial = any(s is not None for s in sums)  # rows are summed in order
+
+    def _outputs(self, targets, shape) -> list:
+        return [
+            np.empty(shape if s is None else s, d) if t is None else t
+            for t, d, s in zip(targets, self.out_dtypes, self.out_shapes)
+        ]
 
     def __call__(self, inputs, targets):
         shape = inputs[self.first].shape
         call = kernel_call()
-        if call is not None and math.prod(shape) < parallel.MIN_WORK[0]:
-            pairs = zip(targets, self.out_dtypes)
-            outs = [np.empty(shape, d) if t is None else t for t, d in pairs]
+        if call is not None and (self.serial or math.prod(shape) < parallel.MIN_WORK[0]):
+            outs = self._outputs(targets, shape)
             try:  # checks types and sizes itself, in C
                 status = call(self.packed, self.split, shape, self.spec, [*inputs, *outs])
             except (BufferError, TypeError, ValueError):  # converts, or says what is wrong
@@ -368,9 +422,9 @@ class _Kernel:
             if not a.flags.c_contiguous:
                 a = np.ascontiguousarray(a)
             ins.append(a)
-        outs = [np.empty(shape, dt) if t is None else t for t, dt in zip(targets, self.out_dtypes)]
-        for o, dt in zip(outs, self.out_dtypes):
-            if o.size != n or o.dtype != dt or not o.flags.c_contiguous:
+        outs = self._outputs(targets, shape)
+        for o, dt, s in zip(outs, self.out_dtypes, self.out_shapes):
+            if o.size != (n if s is None else cols) or o.dtype != dt or not o.flags.c_contiguous:
                 raise ValueError(
                     f"fused kernel: output buffer {o.shape} {o.dtype} for {shape} {dt}"
                 )
@@ -382,7 +436,7 @@ class _Kernel:
     def _run(self, ins, outs, rows, cols) -> int:
         n = rows * cols
         ptrs = [address(a) for a in ins] + [address(o) for o in outs]
-        if n < parallel.MIN_WORK[0]:
+        if self.serial or n < parallel.MIN_WORK[0]:
             return self.fn(rows, cols, *ptrs)
         # threads check only their own slices: look at whole arrays first
         if any(

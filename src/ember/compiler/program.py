@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ember.compiler import runner
 from ember.compiler.pytree import unflatten
 from ember.core.tensor import _wrap
 from ember.ir.errors import ExecutionError
@@ -38,6 +39,7 @@ class Program:
         self.debug_bwd = None
         self.aliased = None  # (graph, positions of outputs to copy), see ``unaliased``
         self.donated = []  # input positions the generated code writes into (``protect``)
+        self._generated = None  # (guards_hold, run) from ember.compiler.runner, () if none
 
     def respecialized(self, graph, bwd_graph=None):
         """A fresh program of the same call structure over another graph (a dynamic-batch
@@ -54,10 +56,22 @@ class Program:
         return p
 
     def guards_hold(self) -> bool:
+        if self._generated is None:
+            self._generate()
+        if self._generated:
+            return self._generated[0]()
         for check, expected in self.guards:
             if check() != expected:
                 return False
         return True
+
+    def _generate(self) -> None:
+        """Write this program's guards and call out as Python (``ember.compiler.runner``)
+        once it is finalized; debug mode and the subclasses keep the loops below."""
+        if self.fn is None:
+            return
+        plain = type(self) is Program and self.debug is None
+        self._generated = runner.build(self) if plain else ()
 
     def feed(self, leaves) -> list:
         arrays = [leaves[i]._data for i in self.arg_index]
@@ -66,6 +80,10 @@ class Program:
         return arrays
 
     def run(self, leaves):
+        if self._generated is None:
+            self._generate()
+        if self._generated:
+            return self._generated[1](leaves)
         arrays = self.feed(leaves)
         if self.donated and self.debug is None:
             arrays = protect(arrays, self.donated)

@@ -329,8 +329,8 @@ class Tensor:
             raise DTypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self._data.shape[0]))
 
-    def __hash__(self) -> int:
-        return id(self)
+    # by identity, as object's (in C: optimizer state and autograd look tensors up per call)
+    __hash__ = object.__hash__
 
     def __repr__(self) -> str:
         from ember.core.printing import tensor_repr

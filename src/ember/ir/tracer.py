@@ -108,9 +108,9 @@ class Tracer:
         self.captures.append(Capture(v, tensor, get, a, name, set))
         self._bind(a, v)
         if tensor is not None:
-            self.guards.append((_meta_check(tensor), (a.shape, a.dtype)))
+            self.guards.append((MetaCheck(tensor), (a.shape, a.dtype)))
             if tensor._rg:  # whether backward will set or add to .grad
-                self.guards.append((_grad_is_none(tensor), tensor._grad is None))
+                self.guards.append((GradIsNone(tensor), tensor._grad is None))
         return v
 
     def constant(self, t: Tensor) -> None:
@@ -250,12 +250,29 @@ def _constant_getter(a):
     return lambda: a
 
 
-def _meta_check(t: Tensor):
-    return lambda: (t._data.shape, t._data.dtype)
+class MetaCheck:
+    """A guard: the captured tensor's (shape, dtype) now (``ember.compiler.runner`` writes
+    it out inline)."""
+
+    __slots__ = ("tensor",)
+
+    def __init__(self, tensor: Tensor):
+        self.tensor = tensor
+
+    def __call__(self):
+        return (self.tensor._data.shape, self.tensor._data.dtype)
 
 
-def _grad_is_none(t: Tensor):
-    return lambda: t._grad is None
+class GradIsNone:
+    """A guard: whether the captured tensor has no ``.grad`` now."""
+
+    __slots__ = ("tensor",)
+
+    def __init__(self, tensor: Tensor):
+        self.tensor = tensor
+
+    def __call__(self):
+        return self.tensor._grad is None
 
 
 # ---- the active tracer ------------------------------------------------------------------

@@ -52,13 +52,18 @@ def traced_step(opt, tracer) -> None:
 def _hyper(group):
     """The group's hyper-parameters other than ``lr`` (and the parameters)."""
     keys = [k for k in group if k not in ("params", "lr")]
-    return lambda: tuple(_freeze(group[k]) for k in keys)
+    return lambda: tuple([_freeze(v) if type(v) is list else v for v in map(group.get, keys)])
 
 
 def _state_keys(opt, group):
     """Which state entries each parameter has (a reloaded state may lack some)."""
     params = group["params"]
-    return lambda: tuple(tuple(opt.state[p]) if p in opt.state else None for p in params)
+
+    def keys():
+        get = opt.state.get  # (load_state_dict may replace the dict)
+        return tuple([None if s is None else tuple(s) for s in map(get, params)])
+
+    return keys
 
 
 def _freeze(v):

@@ -16,10 +16,11 @@ the output's dims into leading "rows" and trailing "columns": a bias of the trai
 trailing 1s (read once per row, as ``(x - mean) * rstd``). The loop runs over rows, then
 columns. A chain that ends in column sums (``ember.passes.fuse``: a bias gradient) adds each
 row into them inside the loop, from 0 and in row order as NumPy does, so a bias gradient
-costs no pass of its own; such a kernel never splits its rows across threads. Outputs may be written into an input's memory at the same element (the memory
-planner does that); any other overlap makes the kernel decline (return 1) and the call
-copies the inputs first. A kernel is called through ``ember.native.call`` (its arrays checked
-and passed in one C step) when that extension builds, else through ctypes.
+costs no pass of its own; such a kernel never splits its rows across threads. Outputs may
+be written into an input's memory at the same element (the memory planner does that); any
+other overlap makes the kernel decline (return 1) and the call copies the inputs first. A
+kernel is called through ``ember.native.call`` (its arrays checked and passed in one C step)
+when that extension builds, else through ctypes.
 
 >>> import numpy as np
 >>> from ember.ir import Graph

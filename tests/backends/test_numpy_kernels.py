@@ -102,6 +102,25 @@ def test_linear_matmul_and_sum_kernels():
     assert fn.source.count("out=b") >= 3
 
 
+@pytest.mark.parametrize("dim, start, length", [(0, 1, 3), (1, 0, 7), (1, 6, 1), (0, 2, 0)])
+def test_narrow_is_a_slice(dim, start, length):
+    g = _chain("narrow", ["x"], {"dim": dim, "start": start, "length": length})
+    fn = _run_both(g, [_special(6, 7)])
+    assert "f_narrow" not in fn.source and f"{start}:{start + length}]" in fn.source
+
+
+@pytest.mark.parametrize(
+    "src, dst", [(np.float64, np.float32), (np.float32, np.float16), (np.float32, np.int32)]
+)
+def test_cast_is_astype(src, dst):
+    x = _special(6, 7, dtype=src)
+    x[np.isnan(x) | np.isinf(x)] = 3.5 if dst == np.int32 else x[np.isnan(x) | np.isinf(x)]
+    x[0, 5] = 1e6  # float16 overflows to inf, as NumPy's cast does
+    g = _chain("cast", ["x"], {"dtype": np.dtype(dst)}, dtype=src)
+    fn = _run_both(g, [x])
+    assert f".astype(_dtype_{np.dtype(dst).name})" in fn.source
+
+
 def _train(build, shape, opt_cls, kw, disable, n_classes, steps):
     """Losses, parameters, grads and the step function after ``steps`` training steps, run
     eagerly (``disable`` None) or compiled with the ``disable``d passes skipped."""

@@ -174,6 +174,28 @@ def _permute(node, target, args, out):
     return [f"{target} = {args[0]}.transpose({dims!r})"] if _ints(tuple(dims)) else None
 
 
+@emits("narrow")
+def _narrow(node, target, args, out):
+    """A basic slice: a view, as the registry's (``x[:, a:b]`` costs no function call)."""
+    dim, start, length = (node.attrs[k] for k in ("dim", "start", "length"))
+    if not all(type(v) is int for v in (dim, start, length)) or dim < 0 or start < 0:
+        return None
+    return [f"{target} = {args[0]}[{':, ' * dim}{start}:{start + length}]"]
+
+
+# the dtypes a cast is written with, by name (``x.astype(_dtype_float32)``)
+_CAST_DTYPES = {np.dtype(t).name: np.dtype(t) for t in "?bhilqBefd"}
+NAMESPACE.update({f"_dtype_{k}": v for k, v in _CAST_DTYPES.items()})
+
+
+@emits("cast")
+def _cast(node, target, args, out):
+    dt = np.dtype(node.attrs["dtype"])
+    if set(node.attrs) != {"dtype"} or _CAST_DTYPES.get(dt.name) != dt:
+        return None
+    return [f"{target} = {args[0]}.astype(_dtype_{dt.name})"]
+
+
 def _sum_float(node) -> bool:
     x = node.inputs[0]
     return x.dtype.kind == "f" and node.outputs[0].ndim >= 1

@@ -143,7 +143,7 @@ def _kernel_call(g, arrays, targets=None):
     by_input = dict(zip(f.inputs, arrays))
     targets = targets or {}
     outs = kernel(
-        [by_input[v] for v in node.inputs], [targets.get(f.outputs.index(o)) for o in node.outputs]
+        [by_input[v] for v in node.inputs] + [targets.get(f.outputs.index(o)) for o in node.outputs]
     )
     return [outs[node.outputs.index(o)] for o in f.outputs]
 

@@ -84,12 +84,12 @@ def test_the_kernel_object_falls_back_and_names_what_is_wrong(kernel):
     x, b, s = _arrays(rng)
     want = np.maximum(x + b, 0) * s
     # float64 and strided inputs are converted by the checked path, the bits unchanged
-    (got,) = kernel([x.astype(np.float64), np.repeat(b, 2)[::2], 1.5], [None])
+    (got,) = kernel([x.astype(np.float64), np.repeat(b, 2)[::2], 1.5, None])
     np.testing.assert_array_equal(got, want)
     with pytest.raises(ValueError, match=r"input of shape \(5,\) does not fit the output"):
-        kernel([x, b[:5], s], [None])
+        kernel([x, b[:5], s, None])
     with pytest.raises(ValueError, match="output buffer"):
-        kernel([x, b, s], [np.empty((4, 6), np.float64)])
+        kernel([x, b, s, np.empty((4, 6), np.float64)])
 
 
 def test_no_reference_is_leaked(kernel):

@@ -65,7 +65,7 @@ def generate(graph, name: str | None = None):
 class _Generator:
     def __init__(self, graph):
         self.graph = graph
-        self.ns: dict = {"_asarray": np.asarray, **NAMESPACE}
+        self.ns: dict = {"_asarray": np.asarray, "_empty": np.empty, **NAMESPACE}
         self.names: dict = {}
         self.fn_name = "compiled"
         self.plan = getattr(graph, "memory_plan", None)
@@ -143,14 +143,22 @@ class _Generator:
         return f"{', '.join(names)} = {call}"
 
     def c_fused_line(self, k: int, node, ins, outs) -> str:
-        """``v3_0, v3_1 = n3_fused([inputs], [targets])``: the generated C loop writes each
-        output into its planned buffer or donor array (None: a new array)."""
+        """``v3_0, v3_1 = n3_fused([inputs..., targets...])``: the generated C loop writes
+        each output into its planned buffer or donor array, or a new array (``_empty`` of
+        its static shape; None lets the kernel size it)."""
         fn = f"n{k}_fused"
         self.ns[fn] = self.c_kernels[node]
-        targets = [self.out_target(o) or "None" for o in outs]
+        targets = [self.out_target(o) or self.new_array(o) for o in outs]
         names = self.tuple_names(k, outs)
-        args = ", ".join(self.operand(x) for x in ins)
-        return f"{', '.join(names)}, = {fn}([{args}], [{', '.join(targets)}])"
+        args = [self.operand(x) for x in ins] + targets
+        return f"{', '.join(names)}, = {fn}([{', '.join(args)}])"
+
+    def new_array(self, value) -> str:
+        shape = tuple(value.shape)
+        if not all(type(d) is int for d in shape):  # a symbolic dim: sized at run time
+            return "None"
+        self.ns[f"_dtype_{value.dtype.name}"] = value.dtype
+        return f"_empty({shape!r}, _dtype_{value.dtype.name})"
 
     def node_kernel_line(self, k: int, node, ins, outs, factory) -> str:
         fn = f"n{k}_{_identifier(node.op)}"

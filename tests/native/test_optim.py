@@ -117,3 +117,26 @@ def test_threaded_split_gives_the_serial_bits(monkeypatch):
     monkeypatch.setattr(parallel, "THREADS", [2])
     threaded, _ = _run(make, np.float32, native=True, shape=(64, 257))
     _assert_same_bits(threaded, serial)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps: ember.optim.SGD(ps, lr=0.05, momentum=0.9, dampening=0.3),
+        lambda ps: ember.optim.SGD(ps, lr=0.1),
+        lambda ps: ember.optim.Adam(ps, lr=1e-2, amsgrad=True),
+        lambda ps: ember.optim.Adam(ps, lr=1e-2),
+    ],
+)
+def test_without_the_call_extension_ctypes_gives_the_same_bits(make, monkeypatch):
+    """The updates run through ``ember.native.call``; without it, through ctypes."""
+    called = []
+    real = native_optim.kernel_call
+    monkeypatch.setattr(native_optim, "kernel_call", lambda: called.append(1) or real())
+    packed, _ = _run(make, np.float32, native=True)
+    assert called  # the packed entry points were used
+    monkeypatch.setattr(native_optim, "kernel_call", lambda: None)
+    through_ctypes, _ = _run(make, np.float32, native=True)
+    want, _ = _run(make, np.float32, native=False)
+    _assert_same_bits(packed, want)
+    _assert_same_bits(through_ctypes, want)

@@ -55,7 +55,13 @@ SIGNATURES = {
 
 # entry points called through ember.native.call (``int f(const long *dims, void *const
 # *ptrs)``): kernel(name, key) gives their address, an int
-PACKED = {"cross_entropy_loss_grad": _FLOATS, "column_sum": _FLOATS}
+PACKED = {
+    "cross_entropy_loss_grad": _FLOATS,
+    "column_sum": _FLOATS,
+    "sgd_step_packed": _FLOATS,
+    "adam_step_packed": _FLOATS,
+    "amsgrad_step_packed": _FLOATS,
+}
 
 # return types of the kernels that return something: 0 or -1 (out of memory), or a count
 _RESTYPES = {

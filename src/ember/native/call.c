@@ -8,7 +8,8 @@
  * checks take about 1 us.
  *
  * call(fn, split, shape, spec, arrays, *ints) runs ``int fn(const long *dims, void *const
- * *ptrs)`` with dims = (rows, cols, *ints), rows and cols the products of ``shape[:split]``
+ * *ptrs)`` with dims = (rows, cols, *ints) (a Python float among the ints is passed as its
+ * double's bits, which the kernel copies out), rows and cols the products of ``shape[:split]``
  * and ``shape[split:]``, and ptrs the arrays' data, with the GIL released (as ctypes does).
  * ``spec`` holds two bytes per array: how the kernel uses it ('e' reads every element, 'w'
  * writes every element, 'c' reads one row of columns, 'C' writes one, 'r' reads one value
@@ -21,6 +22,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <string.h>
 
 #define MAX_ARRAYS 64
 #define MAX_INTS 6
@@ -62,6 +64,11 @@ static PyObject *call(PyObject *self, PyObject *const *argv, Py_ssize_t nargv) {
     }
     long dims[2 + MAX_INTS] = {1, 1};
     for (Py_ssize_t i = 5; i < nargv; i++) {
+        if (PyFloat_CheckExact(argv[i])) { /* a double's bits in its slot (memcpy: no aliasing) */
+            double x = PyFloat_AS_DOUBLE(argv[i]);
+            memcpy(&dims[i - 3], &x, sizeof x);
+            continue;
+        }
         dims[i - 3] = PyLong_AsLong(argv[i]);
         if (PyErr_Occurred()) return NULL;
     }

@@ -12,6 +12,7 @@
  * then calls these on the result.
  */
 #include <math.h>
+#include <string.h>
 
 #define SGD_MOMENTUM 1 /* keep a momentum buffer */
 #define SGD_FIRST 2    /* the buffer starts as a copy of the gradient */
@@ -68,9 +69,39 @@
         }                                                                                   \
     }
 
+/* The same updates called through ember.native.call (call.c): d = (1, n, then the scalar
+ * arguments, doubles as their bits), p = (param, grad, buf) or (param, grad, m, v[, vmax]). */
+static double slot_double(const long *slot) {
+    double x;
+    memcpy(&x, slot, sizeof x);
+    return x;
+}
+
+#define DEFINE_PACKED(T, S)                                                                    \
+    int ember_sgd_step_packed_##S(const long *d, void *const *p) {                             \
+        T *buf = (d[5] & SGD_MOMENTUM) ? p[2] : NULL; /* (no buffer passed without) */      \
+        ember_sgd_step_##S(p[0], p[1], buf, d[1], slot_double(d + 2), slot_double(d + 3),      \
+                           slot_double(d + 4), d[5]);                                           \
+        return 0;                                                                              \
+    }                                                                                          \
+    int ember_adam_step_packed_##S(const long *d, void *const *p) {                            \
+        ember_adam_step_##S(p[0], p[1], p[2], p[3], NULL, d[1], slot_double(d + 2),             \
+                            slot_double(d + 3), slot_double(d + 4), slot_double(d + 5),         \
+                            slot_double(d + 6), slot_double(d + 7));                            \
+        return 0;                                                                              \
+    }                                                                                          \
+    int ember_amsgrad_step_packed_##S(const long *d, void *const *p) {                         \
+        ember_adam_step_##S(p[0], p[1], p[2], p[3], p[4], d[1], slot_double(d + 2),             \
+                            slot_double(d + 3), slot_double(d + 4), slot_double(d + 5),         \
+                            slot_double(d + 6), slot_double(d + 7));                            \
+        return 0;                                                                              \
+    }
+
 #define SQRT sqrtf
 DEFINE_OPTIM(float, f32)
 #undef SQRT
 #define SQRT sqrt
 DEFINE_OPTIM(double, f64)
 #undef SQRT
+DEFINE_PACKED(float, f32)
+DEFINE_PACKED(double, f64)

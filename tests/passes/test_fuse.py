@@ -193,3 +193,31 @@ def test_verify_rejects_a_fused_body_with_another_reduction():
     body.nodes[-1].attrs["axis"] = (1,)  # a row sum (of the same type): not a column sum
     with pytest.raises(GraphError, match="fused body holds sum, which is neither elementwise"):
         verify(f)
+
+
+def _adam_like(g, read_between: bool):
+    """m' = m + 0.1 (g - m) and v' = 0.999 v + ... meet in the update p - m' / sqrt(v')."""
+    p, m, v, grad = (g.add_input(np.float32, (4, 5), n) for n in ("p", "m", "v", "g"))
+    m2 = g.add_node(
+        "add", [m, g.add_node("mul", [0.1, g.add_node("sub", [grad, m]).outputs[0]]).outputs[0]]
+    ).outputs[0]
+    v_decay = g.add_node("mul", [v, 0.999]).outputs[0]
+    outs = []
+    if read_between:  # a reader outside the chains before they meet
+        outs.append(g.add_node("sum", [m2], {"axis": (1,), "keepdims": False}).outputs[0])
+    v2 = g.add_node("add", [v_decay, g.add_node("mul", [grad, grad]).outputs[0]]).outputs[0]
+    step = g.add_node("div", [m2, g.add_node("sqrt", [v2]).outputs[0]]).outputs[0]
+    g.outputs = [m2, v2, g.add_node("sub", [p, step]).outputs[0], *outs]
+
+
+@pytest.mark.parametrize("read_between", [False, True])
+def test_chains_that_meet_become_one_node_unless_one_was_read_before(read_between):
+    g = Graph()
+    _adam_like(g, read_between)
+    xs = [_x(4, 5), _x(4, 5), np.abs(_x(4, 5)), _x(4, 5)]
+    f = _same(g, xs)
+    fused = [n for n in f.nodes if n.op == "fused"]
+    assert len(fused) == (2 if read_between else 1)
+    if not read_between:
+        body = fused[0].subgraphs["body"]
+        assert len(body.nodes) == len(g.nodes)  # every op, in an order the body verifies

@@ -9,7 +9,8 @@ it, so the memory planner runs the chain in place in one preallocated buffer.
 
 A node joins the group of a value it reads when it has the group's shape and no node outside
 the group has read the group's values yet (emitting the group at its last member's position
-must not move a value after one of its readers).
+must not move a value after one of its readers). A node reading two such groups joins them
+into one: Adam's two moment updates and its parameter update become a single chain.
 
 A ``linear(x, w, b)`` read by an elementwise node is first split into ``linear(x, w)`` and
 ``add(_, b)``, so the bias joins the chain after it (bias + relu in one pass). The bits are
@@ -135,17 +136,26 @@ def _groups(g) -> dict:
     """{node: its group (a list of nodes in order)} for the elementwise nodes."""
     group_of: dict = {}  # node -> group
     sealed: set = set()  # ids of groups some outside node has read
+    position = {node: i for i, node in enumerate(g.nodes)}
     for node in g.nodes:
         producers = [x.producer for x in node.input_values() if x.producer in group_of]
         joined = None
         if _fusible(node):
+            open_groups: list = []  # the unsealed groups of this shape it reads, latest first
             for p in reversed(producers):
                 grp = group_of[p]
-                if id(grp) not in sealed and grp[0].outputs[0].shape == node.outputs[0].shape:
-                    joined = grp
-                    break
-            if joined is None:
-                joined = []
+                fits = grp[0].outputs[0].shape == node.outputs[0].shape
+                if fits and id(grp) not in sealed and all(grp is not o for o in open_groups):
+                    open_groups.append(grp)
+            joined = open_groups[0] if open_groups else []
+            # Chains that meet here become one (Adam's two moments and its update): no
+            # outside node has read either yet, so both can run at this node's position.
+            for other in open_groups[1:]:
+                joined += other
+                for member in other:
+                    group_of[member] = joined
+            if len(open_groups) > 1:
+                joined.sort(key=position.__getitem__)
             joined.append(node)
             group_of[node] = joined
         elif column_sum_split(node) is not None and producers:

@@ -25,9 +25,13 @@ def _bits(a):
     return a.view(f"u{a.itemsize}")
 
 
+@pytest.mark.parametrize("path", ["call", "ctypes"])
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.int32, np.int64])
 @pytest.mark.parametrize("n", [1, 7, 33, 4099])
-def test_selects_are_np_where_bit_for_bit(dtype, n):
+def test_selects_are_np_where_bit_for_bit(dtype, n, path, monkeypatch):
+    """Through ember.native.call, or through ctypes when the extension is missing."""
+    if path == "ctypes":
+        monkeypatch.setattr(select, "kernel_call", lambda: None)
     a, b = _values(dtype, n), RNG.permutation(_values(dtype, n))
     cond = RNG.random(n) < 0.5
     np.testing.assert_array_equal(_bits(select.select(cond, a, b)), _bits(np.where(cond, a, b)))

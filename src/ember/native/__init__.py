@@ -61,6 +61,8 @@ PACKED = {
     "sgd_step_packed": _FLOATS,
     "adam_step_packed": _FLOATS,
     "amsgrad_step_packed": _FLOATS,
+    "select_packed": _WIDTHS,
+    "select_zero_packed": _WIDTHS,
 }
 
 # return types of the kernels that return something: 0 or -1 (out of memory), or a count

@@ -23,6 +23,20 @@
         }                                                                                   \
     }
 
+/* the same, called through ember.native.call: d = (rows, cols[, keep]) */
+#define DEFINE_PACKED_SELECTS(U, S)                                                         \
+    int ember_select_packed_##S(const long *d, void *const *p) {                            \
+        ember_select_##S(p[0], p[1], p[2], p[3], d[0] * d[1]);                              \
+        return 0;                                                                           \
+    }                                                                                       \
+    int ember_select_zero_packed_##S(const long *d, void *const *p) {                       \
+        ember_select_zero_##S(p[0], p[1], p[2], d[0] * d[1], d[2]);                         \
+        return 0;                                                                           \
+    }
+
 DEFINE_SELECTS(uint16_t, u16)
 DEFINE_SELECTS(uint32_t, u32)
 DEFINE_SELECTS(uint64_t, u64)
+DEFINE_PACKED_SELECTS(uint16_t, u16)
+DEFINE_PACKED_SELECTS(uint32_t, u32)
+DEFINE_PACKED_SELECTS(uint64_t, u64)

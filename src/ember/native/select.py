@@ -3,7 +3,8 @@
 They return None when the kernel does not apply (native kernels off, operands that are not
 contiguous arrays of the result's shape, element sizes other than 2, 4 or 8 bytes); the
 caller then runs its NumPy select. A select copies bit patterns, so both give the same
-result bit for bit.
+result bit for bit. A call goes through ``ember.native.call`` (about 2 us less than through
+ctypes for a relu gradient of (128, 256)), else through ctypes.
 
 >>> import numpy as np
 >>> from ember.native import select
@@ -17,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ember.native import address, kernel
+from ember.native.call import kernel_call
 
 _BOOL = np.dtype(bool)
 
@@ -40,8 +42,35 @@ def _out(out, like):
     return out
 
 
+def _packed(name, cond, values, out, *ints):
+    """The select in one ``ember.native.call`` (its arrays checked in C), or None."""
+    call = kernel_call()
+    v = values[0]
+    if call is None or not isinstance(cond, np.ndarray) or cond.dtype != _BOOL:
+        return None
+    if any(not isinstance(a, np.ndarray) or a.shape != cond.shape for a in values):
+        return None
+    fn = kernel(name, v.itemsize)
+    if fn is None:
+        return None
+    if out is None:
+        out = np.empty(v.shape, v.dtype)
+    elif out.shape != v.shape:
+        return None
+    c = v.dtype.char
+    spec = b"e?" + f"e{c}".encode() * len(values) + f"w{c}".encode()
+    try:  # formats (one dtype for all), sizes, contiguity and writability, checked in C
+        call(fn, 0, v.shape, spec, [cond, *values, out], *ints)
+    except (BufferError, TypeError, ValueError):
+        return None
+    return out
+
+
 def select(cond, a, b, out=None):
     """``np.where(cond, a, b)`` for same-shape arrays, into ``out`` when given; or None."""
+    done = _packed("select_packed", cond, (a, b), out)
+    if done is not None:
+        return done
     if not _fits(cond, a, b) or (fn := kernel("select", a.itemsize)) is None:
         return None
     if (out := _out(out, a)) is None:
@@ -52,6 +81,9 @@ def select(cond, a, b, out=None):
 
 def select_zero(cond, v, keep, out=None):
     """``v`` where ``cond == keep``, else +0 (the bits of zero); or None."""
+    done = _packed("select_zero_packed", cond, (v,), out, int(bool(keep)))
+    if done is not None:
+        return done
     if not _fits(cond, v) or (fn := kernel("select_zero", v.itemsize)) is None:
         return None
     if (out := _out(out, v)) is None:

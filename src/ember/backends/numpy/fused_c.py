@@ -227,6 +227,7 @@ def _source(node, name: str) -> str:
     checks = []
     extent = {FULL: "n", COLUMN: "cols", ROW: "rows"}
     ins_read = [(j, kind) for j, kind in enumerate(kinds) if kind != ONCE]
+    sums = _sum_outputs(node)
     for j, (kind, inner) in enumerate(zip(kinds, body.inputs)):
         ct = _C_TYPES[inner.dtype]
         params.append(f"const {ct} *a{j}")
@@ -242,13 +243,12 @@ def _source(node, name: str) -> str:
         else:
             per_row.append(f"const {ct} x{j} = a{j}[r];")
         for k, o in enumerate(body.outputs):
-            if _sum_outputs(node)[k] is not None:
+            if sums[k] is not None:
                 continue  # (checked below)
             if kind == FULL and _C_TYPES[o.dtype] == ct:
                 checks.append(f"OVERLAP(a{j}, o{k}, n)")  # the same array is fine
             else:
                 checks.append(f"MEETS(a{j}, {extent[kind]}, o{k}, n)")
-    sums = _sum_outputs(node)
     for k, o in enumerate(body.outputs):
         params.append(f"{_C_TYPES[o.dtype]} *o{k}")
         if sums[k] is None:

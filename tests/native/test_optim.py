@@ -92,6 +92,9 @@ def test_kernels_run_for_float_arrays_and_decline_the_rest():
     assert not native_optim.sgd_step(strided, np.ones(8, np.float32), None, lr=0.5)
     assert not native_optim.sgd_step(p, np.ones(8, np.float64), None, lr=0.5)  # mixed dtypes
     assert not native_optim.sgd_step(p, p, None, lr=0.5)  # the gradient is the parameter
+    q = np.ones(9, np.float32)
+    assert not native_optim.sgd_step(q[1:], q[:-1], None, lr=0.5)  # ... or overlaps it
+    assert q.tolist() == [1.0] * 9
     m = np.zeros(8, np.float32)
     args = dict(b1=0.9, b2=0.999, eps=1e-8, step_size=1e-3, bc2_sqrt=1.0)
     assert not native_optim.adam_step(p, np.ones(8, np.float32), m, m[:4], None, **args)

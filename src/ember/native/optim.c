@@ -70,7 +70,12 @@
     }
 
 /* The same updates called through ember.native.call (call.c): d = (1, n, then the scalar
- * arguments, doubles as their bits), p = (param, grad, buf) or (param, grad, m, v[, vmax]). */
+ * arguments, doubles as their bits), p = (param, grad, buf) or (param, grad, m, v[, vmax]).
+ * They decline (return 1) a gradient that shares memory with the parameter: the loops
+ * above assume it does not (restrict). */
+#define SHARES(a, b, n, T)                                                                     \
+    ((const char *)(a) < (const char *)((const T *)(b) + (n)) &&                               \
+     (const char *)(b) < (const char *)((const T *)(a) + (n)))
 static double slot_double(const long *slot) {
     double x;
     memcpy(&x, slot, sizeof x);
@@ -79,18 +84,21 @@ static double slot_double(const long *slot) {
 
 #define DEFINE_PACKED(T, S)                                                                    \
     int ember_sgd_step_packed_##S(const long *d, void *const *p) {                             \
+        if (SHARES(p[0], p[1], d[1], T)) return 1;                                             \
         T *buf = (d[5] & SGD_MOMENTUM) ? p[2] : NULL; /* (no buffer passed without) */      \
         ember_sgd_step_##S(p[0], p[1], buf, d[1], slot_double(d + 2), slot_double(d + 3),      \
                            slot_double(d + 4), d[5]);                                           \
         return 0;                                                                              \
     }                                                                                          \
     int ember_adam_step_packed_##S(const long *d, void *const *p) {                            \
+        if (SHARES(p[0], p[1], d[1], T)) return 1;                                             \
         ember_adam_step_##S(p[0], p[1], p[2], p[3], NULL, d[1], slot_double(d + 2),             \
                             slot_double(d + 3), slot_double(d + 4), slot_double(d + 5),         \
                             slot_double(d + 6), slot_double(d + 7));                            \
         return 0;                                                                              \
     }                                                                                          \
     int ember_amsgrad_step_packed_##S(const long *d, void *const *p) {                         \
+        if (SHARES(p[0], p[1], d[1], T)) return 1;                                             \
         ember_adam_step_##S(p[0], p[1], p[2], p[3], p[4], d[1], slot_double(d + 2),             \
                             slot_double(d + 3), slot_double(d + 4), slot_double(d + 5),         \
                             slot_double(d + 6), slot_double(d + 7));                            \

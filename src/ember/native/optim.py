@@ -49,11 +49,13 @@ def _packed(name, arrays, n, args) -> bool:
     if call is None or 3 * n >= parallel.MIN_WORK[0]:
         return False
     p = arrays[0]
-    if any(a.shape != p.shape for a in arrays) or np.may_share_memory(p, arrays[1]):
-        return False  # (the loops assume the gradient is not the parameter)
+    for a in arrays:
+        if a.shape != p.shape:
+            return False
     fn = kernel(name, p.dtype)
     spec = _SPECS[arrays[0].dtype.char][: 2 * len(arrays)]
-    try:  # the extension checks every array's format, size, contiguity and writability
+    try:  # the extension checks every array's format, size, contiguity and writability;
+        # the kernel declines (1) a gradient sharing the parameter's memory
         return call(fn, 0, (n,), spec, arrays, *args) == 0
     except (BufferError, TypeError, ValueError):
         return False

@@ -53,7 +53,9 @@ def _packed(name, arrays, n, args) -> bool:
         if a.shape != p.shape:
             return False
     fn = kernel(name, p.dtype)
-    spec = _SPECS[arrays[0].dtype.char][: 2 * len(arrays)]
+    if fn is None:  # native code off, or not float32/float64
+        return False
+    spec = _SPECS[p.dtype.char][: 2 * len(arrays)]
     try:  # the extension checks every array's format, size, contiguity and writability;
         # the kernel declines (1) a gradient sharing the parameter's memory
         return call(fn, 0, (n,), spec, arrays, *args) == 0
@@ -80,10 +82,7 @@ def sgd_step(p, g, buf, *, lr, momentum=0.0, dampening=0.0, nesterov=False, firs
     """SGD on arrays in place: ``buf = momentum * buf + (1 - dampening) * g`` (``buf = g``
     when ``first``), ``p -= lr * (g + momentum * buf if nesterov else buf)``; without
     momentum (``buf`` None) ``p -= lr * g``. False when the kernel does not apply."""
-    fn = kernel("sgd_step", p.dtype) if isinstance(p, np.ndarray) else None
-    if fn is None or (momentum != 0) != (buf is not None) or p.size == 0:
-        return False
-    if not isinstance(g, np.ndarray) or not isinstance(buf, (np.ndarray, type(None))):
+    if not _arrays(p, g, buf) or (momentum != 0) != (buf is not None) or p.size == 0:
         return False
     flags = 0
     if buf is not None:
@@ -93,7 +92,8 @@ def sgd_step(p, g, buf, *, lr, momentum=0.0, dampening=0.0, nesterov=False, firs
     packed = [p, g] if buf is None else [p, g, buf]  # (without momentum buf is not read)
     if _packed("sgd_step_packed", packed, p.size, args):
         return True
-    if not _fits(p, g, buf):
+    fn = kernel("sgd_step", p.dtype)
+    if fn is None or not _fits(p, g, buf):
         return False
     _run(fn, (p, g, buf), p.size, *args)
     return True
@@ -102,22 +102,27 @@ def sgd_step(p, g, buf, *, lr, momentum=0.0, dampening=0.0, nesterov=False, firs
 def adam_step(p, g, m, v, vmax, *, b1, b2, eps, step_size, bc2_sqrt) -> bool:
     """Adam's moments and update on arrays in place, as ``ember.optim.Adam`` computes them
     (``vmax``: the amsgrad maximum, or None). False when the kernel does not apply."""
-    fn = kernel("adam_step", p.dtype) if isinstance(p, np.ndarray) else None
-    if fn is None or p.size == 0:
+    if not _arrays(p, g, m, v, vmax) or p.size == 0:
         return False
-    if not all(isinstance(a, np.ndarray) for a in (g, m, v)) or not isinstance(
-        vmax, (np.ndarray, type(None))
-    ):
-        return False
+    b1, b2 = float(b1), float(b2)  # (exact floats: the extension passes them as doubles)
     args = (1.0 - b1, b2, 1.0 - b2, float(bc2_sqrt), float(eps), float(step_size))
-    args = tuple(float(a) for a in args)
     if vmax is None:
         name, packed = "adam_step_packed", [p, g, m, v]
     else:
         name, packed = "amsgrad_step_packed", [p, g, m, v, vmax]
     if _packed(name, packed, p.size, args):
         return True
-    if not _fits(p, g, m, v, vmax):
+    fn = kernel("adam_step", p.dtype)
+    if fn is None or not _fits(p, g, m, v, vmax):
         return False
     _run(fn, (p, g, m, v, vmax), p.size, *args)
     return True
+
+
+def _arrays(*arrays) -> bool:
+    """Every argument a NumPy array, except that the last (an optional state) may be None."""
+    *required, last = arrays
+    for a in required:
+        if not isinstance(a, np.ndarray):
+            return False
+    return last is None or isinstance(last, np.ndarray)

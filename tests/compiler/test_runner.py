@@ -62,7 +62,7 @@ def test_a_training_step_has_the_same_effects_through_either_path():
         _same(a, b)
 
 
-def test_grads_are_own_arrays_and_an_input_written_in_place_is_updated():
+def test_an_argument_written_in_place_and_a_result_that_is_an_input():
     def fn(x, w):
         x.add_(1.0)  # a write-back into an argument
         return {"same": w, "pair": (x * 2, 3)}  # an aliased result, a Python value

@@ -103,3 +103,18 @@ def test_no_reference_is_leaked(kernel):
         with pytest.raises(ValueError):
             fn(kernel.packed, kernel.split, x.shape, kernel.spec, [x, b[:5], s, out])
     assert [sys.getrefcount(a) for a in (x, b, s, out)] == before
+
+
+def test_a_python_float_reaches_the_kernel_as_its_double():
+    """Floats among the extra arguments are passed as their bits (the optimizer kernels
+    read lr, betas and eps that way): an SGD step of float64 arrays against NumPy's."""
+    from ember.native import kernel
+
+    fn = kernel("sgd_step_packed", np.dtype(np.float64))
+    rng = np.random.default_rng(4)
+    p, g = rng.standard_normal(7), rng.standard_normal(7)
+    lr = 0.1 + 1e-17 * 3  # a double that float32 could not hold
+    want = p - lr * g
+    status = call.kernel_call()(fn, 0, p.shape, b"wded", [p, g], lr, 0.0, 1.0, 0)
+    assert status == 0
+    np.testing.assert_array_equal(p, want)

@@ -56,22 +56,22 @@ class Program:
         return p
 
     def guards_hold(self) -> bool:
-        if self._generated is None:
-            self._generate()
-        if self._generated:
-            return self._generated[0]()
+        generated = self._generated_code()
+        if generated:
+            return generated[0]()
         for check, expected in self.guards:
             if check() != expected:
                 return False
         return True
 
-    def _generate(self) -> None:
-        """Write this program's guards and call out as Python (``ember.compiler.runner``)
-        once it is finalized; debug mode and the subclasses keep the loops below."""
-        if self.fn is None:
-            return
-        plain = type(self) is Program and self.debug is None
-        self._generated = runner.build(self) if plain else ()
+    def _generated_code(self):
+        """``(guards_hold, run)`` written out as Python by ``ember.compiler.runner`` once
+        the program is finalized, else ``()`` or None (not finalized yet): debug mode and
+        the subclasses keep the loops of this class."""
+        if self._generated is None and self.fn is not None:
+            plain = type(self) is Program and self.debug is None
+            self._generated = runner.build(self) if plain else ()
+        return self._generated
 
     def feed(self, leaves) -> list:
         arrays = [leaves[i]._data for i in self.arg_index]
@@ -80,10 +80,9 @@ class Program:
         return arrays
 
     def run(self, leaves):
-        if self._generated is None:
-            self._generate()
-        if self._generated:
-            return self._generated[1](leaves)
+        generated = self._generated_code()
+        if generated:
+            return generated[1](leaves)
         arrays = self.feed(leaves)
         if self.donated and self.debug is None:
             arrays = protect(arrays, self.donated)

@@ -18,7 +18,10 @@ def _input(dtype, shape, ties):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", [(2, 3, 8, 8), (1, 2, 5, 7), (3, 1, 2, 2), (2, 2, 24, 24)])
+@pytest.mark.parametrize(
+    "shape",
+    [(2, 3, 8, 8), (1, 2, 5, 7), (3, 1, 2, 2), (2, 2, 24, 24), (2, 3, 12, 13), (1, 2, 9, 22)],
+)
 @pytest.mark.parametrize("ties", [False, True])
 def test_forward_and_gradient_match_torch(dtype, shape, ties):
     x = _input(dtype, shape, ties)
@@ -55,6 +58,24 @@ def test_the_ops_take_the_same_path_with_and_without_native():
         gx0 = max_pool_grad.max_pool2d_grad(g, x, m0, kernel=(2, 2))
     np.testing.assert_array_equal(m, m0)
     np.testing.assert_array_equal(gx, gx0)  # equal values (NumPy's may write -0.0 for 0.0)
+
+
+def test_vector_rows_follow_the_scalar_rules():
+    # float32 rows of 4+ windows take the AVX2 code, float64 rows the scalar code: NaNs
+    # (which win), signed zeros (which of -0.0 and 0.0 is kept) and ties come out the same
+    values = np.array([0.0, -0.0, 1.0, -1.0])
+    x = RNG.choice(np.append(values, np.nan), size=(3, 2, 6, 22), p=[0.24] * 4 + [0.04])
+    m32, m64 = pool.max_pool_2x2(x.astype(np.float32), (2, 2)), pool.max_pool_2x2(x, (2, 2))
+    assert np.isnan(m64).any() and not np.isnan(m64).all()
+    np.testing.assert_array_equal(m32, m64)
+    np.testing.assert_array_equal(np.signbit(m32), np.signbit(m64))
+    x = RNG.choice(values, size=(3, 2, 6, 22))  # the gradient is not called with NaN maxima
+    m = pool.max_pool_2x2(x, (2, 2))
+    g = RNG.standard_normal(m.shape)
+    g32 = pool.max_pool_2x2_grad(*(a.astype(np.float32) for a in (g, x, m)), (2, 2))
+    g64 = pool.max_pool_2x2_grad(g, x, m, (2, 2))
+    np.testing.assert_array_equal(g32, g64.astype(np.float32))
+    np.testing.assert_array_equal(np.signbit(g32), np.signbit(g64))
 
 
 def test_other_windows_and_dtypes_are_declined():

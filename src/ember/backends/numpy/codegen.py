@@ -15,7 +15,8 @@ eager mode. Ops with an emitter in ``kernels.EMITTERS`` call NumPy directly (``_
 rather than a wrapper), and values the memory planner placed in a buffer
 (``graph.memory_plan``, see ``ember.passes.memory``) are written into arrays allocated once
 per program and held by the function's globals (``_add(a, b, out=b3)``). Fused nodes are
-opened up into their elementwise chains (``flat.flat_nodes``).
+opened up into their elementwise chains (``flat.flat_nodes``). 0-d float64 arithmetic (an
+optimizer's bias corrections) is written as Python float arithmetic (``scalars``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import linecache
 
 import numpy as np
 
-from ember.backends.numpy import fused_c
+from ember.backends.numpy import fused_c, scalars
 from ember.backends.numpy.flat import FUSED, flat_nodes
 from ember.backends.numpy.kernels import EMITTERS, NAMESPACE
 from ember.ir.graph import Value
@@ -66,6 +67,8 @@ class _Generator:
     def __init__(self, graph):
         self.graph = graph
         self.ns: dict = {"_asarray": np.asarray, "_empty": np.empty, **NAMESPACE}
+        self.ns.update(scalars.NAMESPACE)
+        self.floats: dict = {}  # 0-d float64 values held as Python floats (``scalars``)
         self.names: dict = {}
         self.fn_name = "compiled"
         self.plan = getattr(graph, "memory_plan", None)
@@ -87,11 +90,16 @@ class _Generator:
         # fused chains of exact ops run as one generated C loop each (else opened up)
         self.c_kernels = fused_c.compile_nodes([n for n in g.nodes if n.op == FUSED])
         flat = list(flat_nodes(g, keep=self.c_kernels))
+        self.lane, self.lane_casts, self.lane_arrays = scalars.plan(flat, g)
         last = _last_uses(g, flat)
         lines = [f"def {fn_name}({', '.join(params)}):"]
         for k, (node, ins, outs) in enumerate(flat):
             lines.extend("    " + line for line in self.node_lines(k, node, ins, outs))
-            dead = [self.names[v] for v in last.get(k, ()) if v in self.names and v.producer]
+            dead = [
+                self.names[v]
+                for v in last.get(k, ())
+                if v in self.names and v.producer and self.names[v] != self.floats.get(v)
+            ]  # a Python float is left to the frame: a del would cost more than it frees
             if dead:
                 lines.append(f"    del {', '.join(dead)}")
         rets = [self.operand(v) for v in g.outputs]
@@ -104,6 +112,12 @@ class _Generator:
         factory = NODE_KERNELS.get(node.op)
         if factory is not None:
             return [self.node_kernel_line(k, node, ins, outs, factory)]
+        if node in self.lane:
+            return self.float_lines(k, node, ins, outs[0])
+        if node in self.lane_casts:
+            self.names[outs[0]] = n = f"v{k}"
+            dtype = self.literal(np.dtype(node.attrs["dtype"]), f"d{k}")
+            return [f"{n} = _array0d({self.floats[ins[0]]}, {dtype})"]
         names = []
         for j, o in enumerate(outs):
             self.names[o] = n = f"v{k}" if len(outs) == 1 else f"v{k}_{j}"
@@ -118,6 +132,19 @@ class _Generator:
                     lines.append(f"{names[0]} = _asarray({names[0]})")
                 return lines
         return [self.forward_line(k, node, args, names)]
+
+    def float_lines(self, k: int, node, ins, out) -> list:
+        """A 0-d float64 node as Python float arithmetic (``scalars``)."""
+        floats = []
+        for x in ins:
+            if not isinstance(x, Value):
+                floats.append(self.operand(x))
+            else:
+                floats.append(self.floats.get(x) or f"float({self.names[x]})")
+        as_array = out in self.lane_arrays
+        self.names[out] = f"v{k}" if as_array else f"sv{k}"
+        self.floats[out] = f"sv{k}"
+        return scalars.lines(node.op, f"v{k}", floats, as_array)
 
     def out_target(self, value):
         """The array expression ``value`` is written into (``out=``), or None."""

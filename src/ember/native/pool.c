@@ -95,28 +95,15 @@ static long grad_row4_f32(const float *r0, const float *r1, const float *mr, con
     }
     return oj;
 }
+#define POOL_ROW4_f32 pool_row4_f32
+#define GRAD_ROW4_f32 grad_row4_f32
 #else
-static long pool_row4_f32(const float *r0, const float *r1, float *mr, long ow) {
-    (void)r0, (void)r1, (void)mr, (void)ow;
-    return 0;
-}
-static long grad_row4_f32(const float *r0, const float *r1, const float *mr, const float *gr,
-                          float *q0, float *q1, long ow) {
-    (void)r0, (void)r1, (void)mr, (void)gr, (void)q0, (void)q1, (void)ow;
-    return 0;
-}
+#define POOL_ROW4_f32(...) 0L
+#define GRAD_ROW4_f32(...) 0L
 #endif
-
 /* float64 rows have no vector part: every window goes through the scalar row */
-static long pool_row4_f64(const double *r0, const double *r1, double *mr, long ow) {
-    (void)r0, (void)r1, (void)mr, (void)ow;
-    return 0;
-}
-static long grad_row4_f64(const double *r0, const double *r1, const double *mr,
-                          const double *gr, double *q0, double *q1, long ow) {
-    (void)r0, (void)r1, (void)mr, (void)gr, (void)q0, (void)q1, (void)ow;
-    return 0;
-}
+#define POOL_ROW4_f64(...) 0L
+#define GRAD_ROW4_f64(...) 0L
 
 #define DEFINE_POOL_2X2(T, S)                                                               \
     void ember_max_pool_2x2_##S(const T *x, T *m, long planes, long h, long w, long oh,   \
@@ -125,7 +112,7 @@ static long grad_row4_f64(const double *r0, const double *r1, const double *mr,
             for (long oi = 0; oi < oh; oi++) {                                              \
                 const T *r0 = x + (p * h + 2 * oi) * w, *r1 = r0 + w;                       \
                 T *mr = m + (p * oh + oi) * ow;                                             \
-                pool_row_##S(r0, r1, mr, pool_row4_##S(r0, r1, mr, ow), ow);                \
+                pool_row_##S(r0, r1, mr, POOL_ROW4_##S(r0, r1, mr, ow), ow);                \
             }                                                                               \
     }                                                                                       \
                                                                                             \
@@ -138,7 +125,7 @@ static long grad_row4_f64(const double *r0, const double *r1, const double *mr,
                 const T *r0 = x + (p * h + 2 * oi) * w, *r1 = r0 + w;                       \
                 T *q0 = gx + (p * h + 2 * oi) * w, *q1 = q0 + w;                            \
                 const T *mr = m + (p * oh + oi) * ow, *gr = g + (p * oh + oi) * ow;         \
-                long j0 = grad_row4_##S(r0, r1, mr, gr, q0, q1, ow);                        \
+                long j0 = GRAD_ROW4_##S(r0, r1, mr, gr, q0, q1, ow);                        \
                 grad_row_##S(r0, r1, mr, gr, q0, q1, j0, ow);                               \
             }                                                                               \
     }

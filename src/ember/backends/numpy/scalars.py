@@ -30,8 +30,8 @@ _FLOAT_CASTS = {np.dtype(t) for t in (np.float16, np.float32, np.float64)}
 
 
 def _numpy(fn, *args) -> float:
-    with np.errstate(all="ignore"):  # the answer NumPy gives, without its warning twice
-        return float(fn(*(np.float64(a) for a in args)))
+    """NumPy's answer (and its warning, as the op would give it)."""
+    return float(fn(*(np.float64(a) for a in args)))
 
 
 def _sdiv(a, b) -> float:

@@ -166,6 +166,9 @@ def test_no_references_leak():
         (w.reshape(16) * w.reshape(16)).sum()
         with pytest.raises(ember.ShapeError):
             dispatch.apply(OPS["reshape"], (x,), {"shape": (5,)})
+        x.reshape(16), x.reshape((2, 8)), x.transpose(0, 1).reshape(16), x.sum()  # C methods
+        with pytest.raises(ember.ShapeError):
+            x.reshape(5)
     after = [sys.getrefcount(o) for o in (x._data, x._vc, OPS["relu"], attrs, w)]
     assert after == before
 
@@ -227,3 +230,112 @@ def test_a_c_built_tensor_has_the_fields_wrap_sets():
         if name not in ("_data", "_vc", "__weakref__") and hasattr(py_made, name):
             assert getattr(c_made, name) == getattr(py_made, name), name
     assert c_made._vc == py_made._vc and c_made._vc is not py_made._vc
+
+
+# ---- Tensor.reshape and Tensor.sum: their common call in C ---------------------------------
+
+
+def test_reshape_and_sum_are_c_methods_with_the_python_docstrings():
+    from ember.api import reduce as reduce_api
+    from ember.api import shape as shape_api
+
+    for name, python in (("reshape", shape_api.reshape), ("sum", reduce_api.sum)):
+        method = getattr(ember.Tensor, name)
+        assert type(method).__name__ == "method_descriptor"
+        assert method.__doc__ == python.__doc__
+    assert ember.Tensor.reshape(_t((2, 3)), 6).shape == (6,)  # called unbound
+    with pytest.raises(TypeError):
+        ember.Tensor.sum(np.zeros(3))
+
+
+RESHAPES = [
+    ((2, 6), (12,)),
+    ((2, 6), (3, 4)),
+    ((2, 6), ((3, 4),)),
+    ((2, 6), ([4, 3],)),
+    ((2, 6), (-1, 2)),
+    ((2, 6), ((2, -1, 3),)),
+    ((1,), ((),)),
+    ((0, 3), (3, 0)),
+    ((0, 3), (-1, 3)),
+]
+
+
+@pytest.mark.parametrize("rg", [False, True])
+@pytest.mark.parametrize("shape, args", RESHAPES)
+def test_the_reshape_method_gives_what_the_python_function_gives(shape, args, rg):
+    from ember.api import shape as shape_api
+
+    x = _t(shape, rg=rg)
+    got, want = x.reshape(*args), shape_api.reshape(x, *args)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    np.testing.assert_array_equal(got.detach().numpy(), want.detach().numpy())
+    assert (got.grad_fn is None) == (want.grad_fn is None) == (not rg)
+    if not rg:  # a view: shares the version counter and base, as the Python path's view does
+        assert got._vc is want._vc is x._vc and got._base is want._base is x
+
+
+def test_a_reshape_that_copies_is_a_new_leaf_and_the_view_of_a_view_keeps_the_root_base():
+    x = _t((3, 4))
+    c = x.transpose(0, 1).reshape(12)  # not contiguous: NumPy copies
+    assert c._vc is not x._vc and c._base is None
+    v = x.reshape(12).reshape(2, 6)
+    assert v._base is x and v._vc is x._vc
+    x.mul_(2.0)
+    np.testing.assert_array_equal(v.numpy(), x.numpy().reshape(2, 6))
+    assert v._version == x._version
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ((5,), r"reshape: shape \(5,\) is invalid for input of size 6"),
+        ((-1, -1), r"reshape: only one dimension can be inferred"),
+        ((4, -1), r"reshape: shape \(4, -1\) is invalid for input of size 6"),
+        (("a",), r"reshape: a shape is a sequence of ints"),
+        ((2.0, 3), r"reshape: 'float' object cannot be interpreted as an integer"),
+    ],
+)
+def test_bad_reshapes_raise_the_python_methods_errors(args, message):
+    with pytest.raises(ember.EmberError, match=message):
+        _t((2, 3)).reshape(*args)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(4, 4), (3, 0), (), (5, 7, 3)])
+def test_the_sum_method_gives_what_the_op_gives(dtype, shape):
+    x = _t(shape, dtype)
+    got = x.sum()
+    want = dispatch.python_apply(
+        OPS["sum"], (x,), {"axis": tuple(range(x.ndim)), "keepdims": False}
+    )
+    assert got.shape == () and got.dtype == want.dtype == x.dtype
+    np.testing.assert_array_equal(got.numpy(), want.numpy())  # bit for bit: the same reduce
+    np.testing.assert_allclose(got.numpy(), np.sum(x.numpy(), dtype=np.float64), rtol=2e-3)
+
+
+def test_sum_calls_the_c_method_does_not_take_go_to_the_python_method():
+    i = ember.tensor([[1, 2], [3, 4]], dtype=ember.int32)
+    assert i.sum().dtype == ember.int64 and i.sum().item() == 10
+    assert ember.tensor([True, True, False]).sum().item() == 2
+    x = _t((3, 4))
+    np.testing.assert_allclose(x.sum(1).numpy(), x.numpy().sum(1), rtol=1e-6)
+    np.testing.assert_allclose(
+        x.sum(dim=0, keepdim=True).numpy(), x.numpy().sum(0, keepdims=True), rtol=1e-6
+    )
+    assert x.sum(dtype=ember.float64).dtype == ember.float64
+    w = _t((3, 4), rg=True)
+    w.sum().backward()  # a tensor that records: the Python method records the node
+    np.testing.assert_array_equal(w.grad.numpy(), np.ones((3, 4), np.float32))
+
+
+def test_a_trace_records_reshape_and_sum_of_tensors_that_need_no_gradient():
+    x = _t((2, 6))
+    compiled = ember.compile(lambda a: (a.reshape(3, 4) * 2.0).sum())
+    first, second = compiled(x), compiled(x)  # the second call runs the compiled graph
+    want = (x.numpy().reshape(3, 4) * 2.0).sum()
+    np.testing.assert_allclose([first.item(), second.item()], [want, want], rtol=1e-6)
+    y = _t((2, 6))
+    np.testing.assert_allclose(compiled(y).item(), (y.numpy() * 2.0).sum(), rtol=1e-6)
+    ops = {n.op for n in compiled.graph(x, optimized=False).nodes}
+    assert {"reshape", "sum"} <= ops

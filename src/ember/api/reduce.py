@@ -23,6 +23,7 @@ from ember.core.dispatch import apply
 from ember.core.inplace import inplace
 from ember.core.tensor import Tensor, _wrap, register_methods
 from ember.errors import DTypeError, EmberValueError, ShapeError
+from ember.native.dispatch import tensor_method
 from ember.ops import elementwise as E
 from ember.ops import movement as M
 from ember.ops import reduce as P
@@ -451,7 +452,7 @@ def cumprod(input, dim, *, dtype=None):
 
 
 register_methods(
-    sum=sum,
+    sum=tensor_method("sum", sum),  # its common call in C (dispatch.c)
     mean=mean,
     prod=prod,
     max=max,

@@ -26,6 +26,7 @@ from ember.core.dispatch import apply
 from ember.core.inplace import inplace
 from ember.core.tensor import Tensor, register_methods
 from ember.errors import EmberIndexError, EmberValueError, ShapeError
+from ember.native.dispatch import tensor_method
 from ember.ops import movement as P
 from ember.ops.movement import infer_shape
 
@@ -469,7 +470,7 @@ def diag(input, diagonal: int = 0):
 
 
 register_methods(
-    reshape=reshape,
+    reshape=tensor_method("reshape", reshape),  # its common call in C (dispatch.c)
     view=view,
     permute=permute,
     transpose=transpose,

@@ -217,6 +217,155 @@ static PyObject *apply(PyObject *self, PyObject *const *argv, Py_ssize_t nargv) 
     return t;
 }
 
+/* ---- Tensor methods whose common call skips Python entirely: x.reshape(...), x.sum() ----
+ *
+ * On a tiny tensor the Python frames of the method, of ``apply`` and of the op's forward cost
+ * more than NumPy's work. These take only a tensor that records nothing (no requires_grad, no
+ * trace, no rule checks) and arguments they can read at once; every other call, and every
+ * call NumPy refuses, goes to the Python method, which raises the error that names the op. */
+
+static PyObject *m_fallback[2], *np_empty, *np_add_reduce, *empty_tuple, *s_reshape;
+
+/* A Tensor (or a subclass with its slots) that nothing records. */
+static int plain(PyObject *self) {
+    return is_tensor(self) && PyList_GET_ITEM(tracer_list, 0) == Py_None &&
+           PyList_GET_ITEM(rules_list, 0) == Py_False && SLOT(self, t_rg) == Py_False &&
+           SLOT(self, t_data) != NULL && SLOT(self, t_vc) != NULL && SLOT(self, t_base) != NULL;
+}
+
+static PyObject *call_fallback(int which, PyObject *self, PyObject *const *args, size_t nargsf,
+                               PyObject *kwnames) {
+    Py_ssize_t n = PyVectorcall_NARGS(nargsf), nk = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    PyObject *small[8], **argv = small;
+    if (n + nk + 1 > 8 && (argv = PyMem_Malloc((n + nk + 1) * sizeof(PyObject *))) == NULL)
+        return PyErr_NoMemory();
+    argv[0] = self;
+    for (Py_ssize_t i = 0; i < n + nk; i++) argv[i + 1] = args[i];
+    PyObject *r = PyObject_Vectorcall(m_fallback[which], argv, n + 1, kwnames);
+    if (argv != small) PyMem_Free(argv);
+    return r;
+}
+
+/* The result of a view op on `src` (data `a`): it shares src's version counter and base, as
+ * apply's view branch does for a tensor that records nothing; a copy is a new leaf. */
+static PyObject *wrap_view(PyObject *out, PyObject *a, PyObject *src) {
+    int v = is_view(out, a);
+    PyObject *t = v < 0 ? NULL : wrap(out);
+    if (v < 0) Py_DECREF(out);
+    if (t == NULL || !v) return t;
+    PyObject *base = SLOT(src, t_base);
+    Py_SETREF(SLOT(t, t_vc), Py_NewRef(SLOT(src, t_vc)));
+    Py_SETREF(SLOT(t, t_base), Py_NewRef(base != Py_None ? base : src));
+    return t;
+}
+
+static PyObject *tensor_reshape(PyObject *self, PyObject *const *args, size_t nargsf,
+                                PyObject *kwnames) {
+    Py_ssize_t n = PyVectorcall_NARGS(nargsf);
+    if (kwnames != NULL || n < 1 || !plain(self)) goto slow;
+    PyObject *shape;
+    if (n == 1 && (PyTuple_CheckExact(args[0]) || PyList_CheckExact(args[0])))
+        shape = PySequence_Tuple(args[0]);
+    else if (n == 1 && !PyLong_CheckExact(args[0]))
+        goto slow;
+    else {
+        shape = PyTuple_New(n);
+        for (Py_ssize_t i = 0; shape != NULL && i < n; i++)
+            PyTuple_SET_ITEM(shape, i, Py_NewRef(args[i]));
+    }
+    if (shape == NULL) return NULL;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(shape); i++) {
+        if (!PyLong_CheckExact(PyTuple_GET_ITEM(shape, i))) { /* bools, NumPy ints, junk */
+            Py_DECREF(shape);
+            goto slow;
+        }
+    }
+    PyObject *a = SLOT(self, t_data);
+    PyObject *out = PyObject_CallMethodOneArg(a, s_reshape, shape);
+    Py_DECREF(shape);
+    if (out == NULL || Py_TYPE(out) != ndarray_type) { /* a bad shape: the Python method */
+        Py_XDECREF(out);                               /* names it */
+        PyErr_Clear();
+        goto slow;
+    }
+    return wrap_view(out, a, self);
+slow:
+    return call_fallback(0, self, args, nargsf, kwnames);
+}
+
+static PyObject *tensor_sum(PyObject *self, PyObject *const *args, size_t nargsf,
+                            PyObject *kwnames) {
+    if (kwnames != NULL || PyVectorcall_NARGS(nargsf) != 0 || !plain(self)) goto slow;
+    PyObject *a = SLOT(self, t_data);
+    PyObject *d = PyObject_GetAttr(a, s_dtype);
+    if (d == NULL) return NULL;
+    if (PySet_Contains(float_dtypes, d) != 1) { /* integers and bools sum to int64 */
+        Py_DECREF(d);
+        PyErr_Clear();
+        goto slow;
+    }
+    /* the op's forward for a reduction over every dim: NumPy's add.reduce into a 0-d array */
+    PyObject *mk[2] = {empty_tuple, d};
+    PyObject *out = PyObject_Vectorcall(np_empty, mk, 2, NULL);
+    Py_DECREF(d);
+    if (out == NULL) return NULL;
+    PyObject *red[4] = {a, Py_None, Py_None, out};
+    PyObject *r = PyObject_Vectorcall(np_add_reduce, red, 4, NULL);
+    Py_DECREF(out);
+    if (r == NULL || Py_TYPE(r) != ndarray_type) {
+        Py_XDECREF(r);
+        PyErr_Clear();
+        goto slow;
+    }
+    return wrap(r);
+slow:
+    return call_fallback(1, self, args, nargsf, kwnames);
+}
+
+static PyMethodDef tensor_methods[2] = {
+    {"reshape", (PyCFunction)(void (*)(void))tensor_reshape, METH_FASTCALL | METH_KEYWORDS, NULL},
+    {"sum", (PyCFunction)(void (*)(void))tensor_sum, METH_FASTCALL | METH_KEYWORDS, NULL},
+};
+
+/* method(name, python_method): a method descriptor of Tensor for `name` ("reshape" or "sum")
+ * that takes its common call in C and hands the others to `python_method` (whose docstring
+ * it shows). Needs install first. */
+static PyObject *method(PyObject *self, PyObject *args) {
+    const char *name;
+    PyObject *fallback_fn;
+    if (!PyArg_ParseTuple(args, "sO", &name, &fallback_fn)) return NULL;
+    if (tensor_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "method: install() has not run");
+        return NULL;
+    }
+    int k = strcmp(name, "reshape") == 0 ? 0 : strcmp(name, "sum") == 0 ? 1 : -1;
+    if (k < 0) return PyErr_Format(PyExc_ValueError, "method: no C method named %s", name);
+    if (np_empty == NULL) {
+        PyObject *np = PyImport_ImportModule("numpy");
+        PyObject *add = np ? PyObject_GetAttrString(np, "add") : NULL;
+        np_empty = np ? PyObject_GetAttrString(np, "empty") : NULL;
+        np_add_reduce = add ? PyObject_GetAttrString(add, "reduce") : NULL;
+        Py_XDECREF(add);
+        Py_XDECREF(np);
+        empty_tuple = PyTuple_New(0);
+        s_reshape = PyUnicode_InternFromString("reshape");
+        if (!np_empty || !np_add_reduce || !empty_tuple || !s_reshape) {
+            Py_CLEAR(np_empty);
+            Py_CLEAR(np_add_reduce);
+            Py_CLEAR(empty_tuple);
+            Py_CLEAR(s_reshape);
+            return NULL;
+        }
+    }
+    PyObject *doc = PyObject_GetAttrString(fallback_fn, "__doc__");
+    if (doc == NULL) return NULL;
+    Py_XSETREF(m_fallback[k], Py_NewRef(fallback_fn));
+    /* the docstring lives as long as the function kept above */
+    tensor_methods[k].ml_doc = PyUnicode_Check(doc) ? PyUnicode_AsUTF8(doc) : NULL;
+    Py_DECREF(doc);
+    return PyDescr_NewMethod(tensor_type, &tensor_methods[k]);
+}
+
 /* install(python_apply, record, as_view, Tensor, Op, ndarray, asarray, tracer, check_rules,
  * grad_enabled, float_dtypes): keep what apply needs. The three lists are read at every call. */
 static PyObject *install(PyObject *self, PyObject *args) {
@@ -281,6 +430,7 @@ static PyMethodDef methods[] = {
     {"apply", (PyCFunction)(void (*)(void))apply, METH_FASTCALL,
      "apply(op, args, attrs): ember.core.dispatch.apply, its common case in C."},
     {"install", install, METH_VARARGS, "Give the module what apply needs (see dispatch.c)."},
+    {"method", method, METH_VARARGS, "method(name, python_method): a C Tensor method."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -38,7 +38,16 @@ def fast_apply(python_apply, record, as_view, tensor_type, op_type, tracer, chec
         _state["why"] = str(exc)
         return None
     _state["why"] = ""
+    _state["module"] = module
     return module.apply
+
+
+def tensor_method(name: str, python_method):
+    """``Tensor.<name>`` taking its common call in C (``dispatch.c``: ``reshape`` and ``sum``
+    of a tensor that records nothing) and every other call to ``python_method``; the Python
+    method itself while the C dispatcher is not installed."""
+    module = _state.get("module") if not _state["why"] else None
+    return python_method if module is None else module.method(name, python_method)
 
 
 def status() -> str:

@@ -20,7 +20,7 @@ import weakref
 
 import numpy as np
 
-from ember.core import grad_mode, trace_hooks
+from ember.core import engine, grad_mode, trace_hooks
 from ember.core.engine import Engine
 from ember.core.tensor import Tensor, _wrap
 from ember.errors import AutogradError, ShapeError
@@ -81,6 +81,9 @@ def edge_to(a):
         n = a._node
         return a if n is None else (n if n.n_out == 1 else (n, a._out_idx))
     return None
+
+
+engine.use_native_walk(Node)
 
 
 class AccumulateGrad:

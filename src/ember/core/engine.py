@@ -17,7 +17,16 @@ import numpy as np
 from ember.core import anomaly, trace_hooks
 from ember.core.tensor import Tensor, _wrap
 from ember.errors import AutogradError
+from ember.native import engine as native_engine
 from ember.ops import registry
+
+# The C walk (ember/native/engine.c), set by ``use_native_walk`` once ``Node`` exists; None
+# keeps the Python ``propagate`` (EMBER_NATIVE=0, no compiler).
+_native_walk: list = [None]
+
+
+def use_native_walk(node_type) -> None:
+    _native_walk[0] = native_engine.propagate_for(Tensor, node_type, registry.current)
 
 
 class Engine:
@@ -55,7 +64,11 @@ class Engine:
         if prune:
             self.needed = self.find_needed(start, deps, parents)
         ready = [n for n in dict.fromkeys(start) if deps.get(n, 0) == 0]
-        self.propagate(ready, deps, buf, leaf_buf)
+        walk = _native_walk[0]
+        if walk is not None and self.plain():
+            walk(self, ready, deps, buf, leaf_buf, self.retain)  # the same walk, in C
+        else:
+            self.propagate(ready, deps, buf, leaf_buf)
         for t, g in leaf_buf.values():
             self.to_leaf(t, g)
 
@@ -81,10 +94,9 @@ class Engine:
                             entry[1] = entry[1] + gi
                     continue
                 if e.__class__ is tuple:
-                    target, idx = e
+                    target = e[0]
                     if gi is not None:
-                        shape, dtype = out_meta(target, idx)
-                        self.add_to(buf, target, idx, self.fit(gi, shape, dtype, node, i))
+                        self.edge_to_output(buf, e, gi, node, i)
                 else:
                     target = e
                     if gi is not None:
@@ -104,6 +116,24 @@ class Engine:
                 deps[target] = left
                 if left == 0:
                     ready.append(target)
+
+    def plain(self) -> bool:
+        """Whether the C walk (ember/native/engine.c) can run this pass: first-order, with
+        nothing captured, pruned or checked for NaN. It hands the nodes and edges it cannot
+        decide alone back to ``call``, ``fit`` and ``edge_to_output``."""
+        return (
+            self.needed is None
+            and self.capture is None
+            and self.leaves is None
+            and not self.tensor_mode
+            and not anomaly._check_nan[0]
+        )
+
+    def edge_to_output(self, buf, e, gi, node, i):
+        """Pass ``gi`` down the edge ``e = (target, idx)`` to one output of a node of several."""
+        target, idx = e
+        shape, dtype = out_meta(target, idx)
+        self.add_to(buf, target, idx, self.fit(gi, shape, dtype, node, i))
 
     def find_needed(self, start, deps, parents) -> set:
         """The nodes whose VJP must run: those with a path to a target."""

@@ -100,6 +100,10 @@ def test_python_arguments_are_part_of_the_signature():
     assert fast(x, 2.0).tolist() == [2.0, 2.0, 2.0]
     assert fast(x, 3.0).tolist() == [3.0, 3.0, 3.0]
     assert len(fast.programs) == 2
+    # each cached graph (not a trace) now answers for its own Python value
+    assert fast(x, 3.0).tolist() == [3.0, 3.0, 3.0]
+    assert fast(x, 2.0).tolist() == [2.0, 2.0, 2.0]
+    assert len(fast.programs) == 2
 
 
 def test_training_flag_is_part_of_the_signature():
@@ -109,13 +113,21 @@ def test_training_flag_is_part_of_the_signature():
     x = ember.randn(6, 4)
     model.eval()
     with ember.no_grad():
-        a = fast(x)
-        np.testing.assert_array_equal(a.numpy(), model(x).numpy())
+        fast(x)  # traces the eval graph
+        x2 = ember.randn(6, 4)
+        np.testing.assert_array_equal(fast(x2).numpy(), model(x2).numpy())
     assert len(fast.programs) == 1
     model.train()
     with ember.no_grad():
-        fast(x)
-        fast(x)
+        fast(x)  # traces the train graph (batch statistics)
+        x3 = ember.randn(6, 4)
+        got = fast(x3).numpy()
+        want = model(x3).numpy()  # (updates the running statistics once more, as fast did)
+        np.testing.assert_array_equal(got, want)
+    assert len(fast.programs) == 2
+    model.eval()  # back to the cached eval graph, which reads the live running statistics
+    with ember.no_grad():
+        np.testing.assert_array_equal(fast(x2).numpy(), model(x2).numpy())
     assert len(fast.programs) == 2
 
 
@@ -225,8 +237,10 @@ def test_decorator_forms():
         return x * 2
 
     assert f(ember.ones(2)).tolist() == [2.0, 2.0]
+    assert f(ember.full((2,), 3.0)).tolist() == [4.0, 4.0]  # the cached graph
     assert g(ember.ones(2)).tolist() == [2.0, 2.0]
-    assert g(ember.ones(2)).tolist() == [2.0, 2.0]
+    assert g(ember.full((2,), 3.0)).tolist() == [6.0, 6.0]
+    assert len(f.programs) == 1 and len(g.programs) == 1
 
 
 def test_backward_inside_compiled_code_sets_grad_of_each_calls_arguments():
@@ -243,3 +257,41 @@ def test_backward_inside_compiled_code_sets_grad_of_each_calls_arguments():
         f(x, w_eager)
         np.testing.assert_allclose(w.grad.numpy(), w_eager.grad.numpy(), rtol=1e-6)
     assert len(fast.programs) == 1
+
+
+def test_clearing_a_grad_inside_the_compiled_function_reuses_its_graph():
+    w = nn.Parameter(ember.ones(3))
+
+    def step(x):
+        w.grad = None  # by hand, not through optimizer.zero_grad()
+        (w * x).sum().backward()
+
+    fast = ember.compile(step)
+    counts = []
+    for v in (1.0, 2.0, 3.0, 4.0):
+        fast(ember.full((3,), v))
+        np.testing.assert_array_equal(w.grad.numpy(), [v] * 3)
+        counts.append(len(fast.programs))
+    # traced while w.grad was None, then while it held a gradient; later calls run the graph
+    assert counts[2:] == [counts[1]] * 2
+
+
+def test_assigning_a_grad_inside_the_compiled_function_matches_eager():
+    def make():
+        w = nn.Parameter(ember.ones(3))
+
+        def step(x):
+            w.grad = x * 0.5  # backward then adds to it
+            (w * x).sum().backward()
+            return w.grad * 1.0
+
+        return w, step
+
+    w_e, eager = make()
+    w_c, step = make()
+    fast = ember.compile(step)
+    for v in (1.0, 2.0, 3.0, 4.0):
+        x = ember.full((3,), v)
+        np.testing.assert_array_equal(fast(x).numpy(), eager(x).numpy())
+        np.testing.assert_array_equal(w_c.grad.numpy(), w_e.grad.numpy())
+    assert len(fast.programs) <= 2

@@ -72,7 +72,8 @@ def test_cond_reaches_parameters_captured_by_its_branches():
     def f(x):
         return ember.cond(x.mean() > 0, lambda x: lin(x).tanh(), lambda x: x * 3.0, (x,)).sum()
 
-    for xa in (np.full((2, 4), 0.5), np.full((2, 4), -0.5)):
+    # each branch traced (the first call), then each run by the cached graph
+    for xa in (np.full((2, 4), 0.5), np.full((2, 4), -0.5)) * 2:
         lin.zero_grad()
         f(_t(xa, grad=False)).backward()
         tl.zero_grad()
@@ -81,6 +82,7 @@ def test_cond_reaches_parameters_captured_by_its_branches():
         tg = tl.weight.grad if tl.weight.grad is not None else torch.zeros(4, 4)
         got = lin.weight.grad.numpy() if lin.weight.grad is not None else np.zeros((4, 4))
         _close(got, tg.numpy())
+    assert len(f.programs) == 1
 
 
 def test_cond_with_a_python_pred_is_a_plain_if():
@@ -124,19 +126,22 @@ def _rnn_torch(h0, xs, w, u):
 @pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
 def test_scan_rnn_matches_a_python_loop_with_gradients(compiled):
     rng = np.random.default_rng(1)
-    arrays = [rng.standard_normal(s) * 0.5 for s in [(2, 3), (6, 2, 4), (3, 3), (4, 3)]]
-    ours = [_t(a) for a in arrays]
-    theirs = [_torch(a) for a in arrays]
     fn = ember.compile(_rnn_ember) if compiled else _rnn_ember
-    h, ys = fn(*ours)
-    rh, rys = _rnn_torch(*theirs)
-    _close(h.detach().numpy(), rh.detach().numpy())
-    _close(ys.detach().numpy(), rys.detach().numpy())
-    seed = rng.standard_normal(ys.shape).astype(np.float32)
-    loss = (ys * ember.tensor(seed)).sum() + h.sum()
-    ref = (rys * torch.tensor(seed)).sum() + rh.sum()
-    for g, r in zip(_grads(loss, ours), torch.autograd.grad(ref, theirs)):
-        _close(g, r.numpy())
+    for _ in range(2):  # compiled: the traced call, then the cached graph on new data
+        arrays = [rng.standard_normal(s) * 0.5 for s in [(2, 3), (6, 2, 4), (3, 3), (4, 3)]]
+        ours = [_t(a) for a in arrays]
+        theirs = [_torch(a) for a in arrays]
+        h, ys = fn(*ours)
+        rh, rys = _rnn_torch(*theirs)
+        _close(h.detach().numpy(), rh.detach().numpy())
+        _close(ys.detach().numpy(), rys.detach().numpy())
+        seed = rng.standard_normal(ys.shape).astype(np.float32)
+        loss = (ys * ember.tensor(seed)).sum() + h.sum()
+        ref = (rys * torch.tensor(seed)).sum() + rh.sum()
+        for g, r in zip(_grads(loss, ours), torch.autograd.grad(ref, theirs)):
+            _close(g, r.numpy())
+    if compiled:
+        assert len(fn.programs) == 1
 
 
 def test_compiled_scan_serves_every_length_of_the_same_graph_shape():
@@ -160,23 +165,26 @@ def test_scan_reverse_along_dim_1_with_tuple_carry(compiled):
         return ember.scan(step, (ember.zeros(2), ember.ones(2)), (xs, ws), dim=1, reverse=True)
 
     rng = np.random.default_rng(2)
-    xa, wa = rng.standard_normal((2, 5)), rng.standard_normal((2, 5))
     fn = ember.compile(f) if compiled else f
-    x, w = _t(xa), _t(wa)
-    (s, p), ys = fn(x, w)
-    tx, tw = _torch(xa), _torch(wa)
-    ts, tp, tys = torch.zeros(2), torch.ones(2), [None] * 5
-    for i in reversed(range(5)):
-        tys[i] = ts
-        ts, tp = ts + tx[:, i] * tw[:, i], tp * tx[:, i]
-    tys = torch.stack(tys, 1)
-    _close(s.detach().numpy(), ts.detach().numpy())
-    _close(p.detach().numpy(), tp.detach().numpy())
-    _close(ys.detach().numpy(), tys.detach().numpy())
-    loss = s.sum() + (p * p).sum() + ys.sum()
-    ref = ts.sum() + (tp * tp).sum() + tys.sum()
-    for g, r in zip(_grads(loss, [x, w]), torch.autograd.grad(ref, [tx, tw])):
-        _close(g, r.numpy())
+    for _ in range(2):  # compiled: the traced call, then the cached graph on new data
+        xa, wa = rng.standard_normal((2, 5)), rng.standard_normal((2, 5))
+        x, w = _t(xa), _t(wa)
+        (s, p), ys = fn(x, w)
+        tx, tw = _torch(xa), _torch(wa)
+        ts, tp, tys = torch.zeros(2), torch.ones(2), [None] * 5
+        for i in reversed(range(5)):
+            tys[i] = ts
+            ts, tp = ts + tx[:, i] * tw[:, i], tp * tx[:, i]
+        tys = torch.stack(tys, 1)
+        _close(s.detach().numpy(), ts.detach().numpy())
+        _close(p.detach().numpy(), tp.detach().numpy())
+        _close(ys.detach().numpy(), tys.detach().numpy())
+        loss = s.sum() + (p * p).sum() + ys.sum()
+        ref = ts.sum() + (tp * tp).sum() + tys.sum()
+        for g, r in zip(_grads(loss, [x, w]), torch.autograd.grad(ref, [tx, tw])):
+            _close(g, r.numpy())
+    if compiled:
+        assert len(fn.programs) == 1
 
 
 def test_scan_rejects_bad_arguments():
@@ -231,11 +239,13 @@ def test_while_loop_newton_sqrt_gradient_matches_closed_form():
 
         return ember.while_loop(lambda i, y: i < 8, body, (ember.tensor(0), a))[1]
 
-    a = _t([2.0, 9.0, 0.25])
-    y = sqrt(a)
-    _close(y.detach().numpy(), np.sqrt([2.0, 9.0, 0.25]))
-    (g,) = _grads(y.sum(), [a])
-    np.testing.assert_allclose(g, 0.5 / np.sqrt([2.0, 9.0, 0.25]), rtol=1e-4)
+    for values in ([2.0, 9.0, 0.25], [5.0, 0.5, 16.0]):  # traced, then the cached graph
+        a = _t(values)
+        y = sqrt(a)
+        _close(y.detach().numpy(), np.sqrt(values))
+        (g,) = _grads(y.sum(), [a])
+        np.testing.assert_allclose(g, 0.5 / np.sqrt(values), rtol=1e-4)
+    assert len(sqrt.programs) == 1
 
 
 def test_while_loop_body_must_keep_types():
@@ -262,14 +272,20 @@ def test_cond_inside_scan_compiles_and_differentiates():
 
         return ember.scan(step, ember.ones(2), xs)[0]
 
-    xa = np.array([[1.0, 2.0], [-1.0, -3.0], [0.5, 0.5], [-2.0, 1.0]])
-    x = _t(xa)
-    out = ember.compile(f)(x)
-    tx = _torch(xa)
-    tc = torch.ones(2)
-    for i in range(4):
-        tc = tc + tx[i] if tx[i].sum() > 0 else tc * tx[i]
-    _close(out.detach().numpy(), tc.detach().numpy())
-    (g,) = _grads(out.sum(), [x])
-    (r,) = torch.autograd.grad(tc.sum(), [tx])
-    _close(g, r.numpy())
+    fast = ember.compile(f)
+    # traced on the first, then the cached graph on data taking the other branches
+    for xa in (
+        np.array([[1.0, 2.0], [-1.0, -3.0], [0.5, 0.5], [-2.0, 1.0]]),
+        np.array([[-1.5, 0.5], [2.0, 1.0], [-0.5, -0.25], [3.0, -1.0]]),
+    ):
+        x = _t(xa)
+        out = fast(x)
+        tx = _torch(xa)
+        tc = torch.ones(2)
+        for i in range(4):
+            tc = tc + tx[i] if tx[i].sum() > 0 else tc * tx[i]
+        _close(out.detach().numpy(), tc.detach().numpy())
+        (g,) = _grads(out.sum(), [x])
+        (r,) = torch.autograd.grad(tc.sum(), [tx])
+        _close(g, r.numpy())
+    assert len(fast.programs) == 1

@@ -99,14 +99,20 @@ def test_a_symbolic_batch_keeps_both_nodes():
 
 
 def test_a_dynamic_batch_step_matches_eager():
-    steps = []
+    steps, models = [], []
     for _ in range(2):
         ember.manual_seed(0)
         model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3))
         steps.append(classifier_step(model, optim.SGD(model.parameters(), lr=0.1)))
+        models.append(model)
     eager, compiled = steps[0], ember.compile(steps[1], dynamic=True)
     rng = np.random.default_rng(2)
-    for n in (5, 7, 5):
+    # 5: the state-creating first step (not cached); 5 and 7: the two traces the symbolic
+    # graph is built from; then graphs instantiated from it (9, 3) and cached ones (5, 7)
+    for n in (5, 5, 7, 9, 3, 5, 7):
         x = ember.tensor(rng.standard_normal((n, 6)).astype(np.float32))
         y = ember.tensor(rng.integers(0, 3, n))
-        assert float(compiled(x, y)) == float(eager(x, y))
+        assert float(compiled(x, y)) == float(eager(x, y)), f"batch {n}"
+    assert compiled.symbolic_graph is not None and len(compiled.cache.keys) == 2
+    for p, q in zip(models[0].parameters(), models[1].parameters()):
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())

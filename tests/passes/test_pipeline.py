@@ -99,9 +99,18 @@ def test_a_gradient_folded_to_a_constant_is_a_fresh_array_each_call():
         return loss
 
     c = ember.compile(step)
-    x = ember.randn(3)
-    for _ in range(4):
-        c(x)
+    grads = []
+    for _ in range(5):
+        x = ember.randn(3)
+        want = (w.detach() + x).sum().numpy()
+        np.testing.assert_array_equal(c(x).detach().numpy(), want)
         np.testing.assert_array_equal(w.grad.numpy(), np.ones(3, np.float32))
+        grads.append(w.grad._data)
         if w.grad._data.flags.writeable and w.grad._data.base is None:
             w.grad.mul_(5.0)  # a user scaling the gradient outside the compiled step
+    assert len(c.programs) == 2  # traced with w.grad None, then set; calls 3-5 ran the graph
+    const = c.programs[1].optimized.outputs[1]
+    assert const.is_const  # the gradient folded to a constant
+    for i, g in enumerate(grads[2:], 2):  # the graph's calls: each .grad is its own array
+        assert not np.shares_memory(g, const.const), f"call {i}"
+        assert not np.shares_memory(g, grads[i - 1]), f"call {i}"

@@ -177,6 +177,9 @@ class Tensor:
                     f"grad: assigned grad has dtype {value.dtype.name} but the tensor has "
                     f"dtype {self.dtype.name}"
                 )
+        if _tracer[0] is not None:  # as optimizer.zero_grad does: the .grad this call found
+            _tracer[0].read_grad(self)  # is an input, and the guard on it sees that state
+            _tracer[0].touch(self)
         self._grad = value
 
     @property

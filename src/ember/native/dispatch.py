@@ -45,7 +45,15 @@ def fast_apply(python_apply, record, as_view, tensor_type, op_type, tracer, chec
 def tensor_method(name: str, python_method):
     """``Tensor.<name>`` taking its common call in C (``dispatch.c``: ``reshape`` and ``sum``
     of a tensor that records nothing) and every other call to ``python_method``; the Python
-    method itself while the C dispatcher is not installed."""
+    method itself while the C dispatcher is not installed.
+
+    >>> import ember
+    >>> from ember.native.dispatch import tensor_method
+    >>> from ember.api.shape import reshape
+    >>> fast = tensor_method("reshape", reshape)
+    >>> fast(ember.arange(6), 2, 3).shape  # called unbound, as Tensor.reshape(x, 2, 3)
+    (2, 3)
+    """
     module = _state.get("module") if not _state["why"] else None
     return python_method if module is None else module.method(name, python_method)
 

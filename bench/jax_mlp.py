@@ -29,28 +29,20 @@ os.environ.setdefault(
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from compile import SGD, _opt, _step  # noqa: E402 - the step compile.py times
 
 import ember  # noqa: E402
 from ember.models import mlp  # noqa: E402
 
 torch.set_num_threads(2)
 SIZES = (784, 256, 128, 10)
-LR, MOMENTUM = 0.01, 0.9
+LR, MOMENTUM = SGD[1]["lr"], SGD[1]["momentum"]  # JAX's step below uses the same
 
 
 def ember_step(x, y):
     ember.manual_seed(0)
     model = mlp(ember.nn, SIZES)
-    opt = ember.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = ember.nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
-    compiled = ember.compile(step)
+    compiled = ember.compile(_step(ember, model, _opt(ember, model, SGD)))
     xe, ye = ember.tensor(x), ember.tensor(y)
     compiled(xe, ye)  # traces (and runs eagerly)
     return lambda: compiled(xe, ye)
@@ -59,17 +51,9 @@ def ember_step(x, y):
 def torch_step(x, y):
     torch.manual_seed(0)
     model = mlp(torch.nn, SIZES)
-    opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, foreach=True)
+    step = _step(torch, model, _opt(torch, model, SGD))  # the foreach optimizer
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-
-    def step():
-        opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(xt), yt)
-        loss.backward()
-        opt.step()
-        return loss
-
-    return step
+    return lambda: step(xt, yt)
 
 
 def jax_step(x, y):

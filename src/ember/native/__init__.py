@@ -79,6 +79,20 @@ _on = [os.environ.get("EMBER_NATIVE", "1").lower() not in ("0", "false", "off", 
 _state: dict = {}  # "kernels": {(name, dtype): function}, "why": why there are none
 
 
+def extension(module: str, source: str):
+    """(the CPython extension ``module`` built from ``source``, or None; why not), with
+    ``EMBER_NATIVE=0`` honoured: what the C dispatcher, the C backward walk and the C call
+    wrapper load themselves with.
+
+    >>> module, why = extension("_ember_call", "call.c")
+    >>> (module is None) == bool(why)
+    True
+    """
+    if not _on[0]:
+        return None, "EMBER_NATIVE is off"
+    return build.load_extension(module, source)
+
+
 _from_buffer = ctypes.c_char.from_buffer
 _addressof = ctypes.addressof
 

@@ -24,7 +24,6 @@ True
 from __future__ import annotations
 
 from ember import native
-from ember.native import build
 
 _state: dict = {}
 
@@ -32,8 +31,6 @@ _state: dict = {}
 def kernel_call():
     """The extension's ``call``, or None (see the module docstring)."""
     if "call" not in _state:
-        module = None
-        if native._on[0]:
-            module, _why = build.load_extension("_ember_call", "call.c")
+        module, _why = native.extension("_ember_call", "call.c")
         _state["call"] = None if module is None else module.call
     return _state["call"]

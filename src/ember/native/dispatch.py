@@ -14,17 +14,13 @@ from __future__ import annotations
 import numpy as np
 
 from ember import native
-from ember.native import build
 
 _state: dict = {"why": "not installed"}
 
 
 def fast_apply(python_apply, record, as_view, tensor_type, op_type, tracer, check_rules, grad):
     """The C ``apply`` wired to these Python pieces (see dispatch.c), or None."""
-    if not native._on[0]:  # EMBER_NATIVE=0, read once by ember.native
-        _state["why"] = "EMBER_NATIVE is off"
-        return None
-    module, why = build.load_extension("_ember_dispatch", "dispatch.c")
+    module, why = native.extension("_ember_dispatch", "dispatch.c")
     if module is None:
         _state["why"] = why
         return None

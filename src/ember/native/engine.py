@@ -14,7 +14,6 @@ from __future__ import annotations
 import numpy as np
 
 from ember import native
-from ember.native import build
 
 _state: dict = {"why": "not installed"}
 
@@ -22,10 +21,7 @@ _state: dict = {"why": "not installed"}
 def propagate_for(tensor_type, node_type, current):
     """The C ``propagate`` for these Tensor and Node types and ``registry.current`` (the
     thread-local whose ``edges`` a VJP reads), or None."""
-    if not native._on[0]:  # EMBER_NATIVE=0, read once by ember.native
-        _state["why"] = "EMBER_NATIVE is off"
-        return None
-    module, why = build.load_extension("_ember_engine", "engine.c")
+    module, why = native.extension("_ember_engine", "engine.c")
     if module is None:
         _state["why"] = why
         return None
